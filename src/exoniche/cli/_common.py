@@ -1,0 +1,52 @@
+"""Shared CLI plumbing: JSON output, console, and error reporting."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+JSON_OPTION_HELP = "Print exactly one JSON document on stdout instead of tables."
+
+
+def _clean(obj: Any) -> Any:
+    """Make numpy scalars / NaN JSON-safe (NaN and inf become null, as JSON has no NaN)."""
+    try:
+        import numpy as np
+    except ImportError:  # pragma: no cover
+        np = None
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if np is not None and isinstance(obj, np.ndarray):
+        return _clean(obj.tolist())
+    if np is not None and isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def print_json(obj: Any) -> None:
+    """Write one JSON document to stdout (never through rich, which would wrap lines)."""
+    sys.stdout.write(json.dumps(_clean(obj), indent=2, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def pending(name: str, doc: str):
+    """A registered-but-unbuilt command: says so on stderr and exits 3 (never pretends to work)."""
+    import typer
+
+    def command(args: list[str] = typer.Argument(None, hidden=True)) -> None:
+        err_console.print(f"exoniche {name}: not implemented yet in this version")
+        raise typer.Exit(3)
+
+    command.__doc__ = doc
+    return command
