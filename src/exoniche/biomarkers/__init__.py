@@ -1,0 +1,13 @@
+"""Statistics on real or virtual liquid-biopsy biomarker tables (DESIGN.md §4)."""
+
+from exoniche.biomarkers.data import (  # noqa: F401
+    binary_outcome,
+    check_not_constant,
+    check_unique_ids,
+    long_to_wide,
+    numeric_column,
+    outcome_and_markers,
+    read_table,
+    require_columns,
+    wide_to_long,
+)
