@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -68,7 +69,9 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
     kind = _sniff(raw)
     if suffix in TEXT_SUFFIXES:
         if kind != "text":
-            raise DataError(f"{source}: the suffix {suffix!r} says text, but the content is {kind}; rename the file")
+            raise DataError(
+                f"{source}: the suffix {suffix!r} says text, but the content is {kind}; rename the file"
+            )
         df = _read_text(raw, source, TEXT_SUFFIXES[suffix])
     elif suffix in PARQUET_SUFFIXES:
         if kind != "parquet":
@@ -141,14 +144,14 @@ def _read_parquet(raw: bytes, source: str) -> pd.DataFrame:
         raise DataError(f"{source}: truncated or damaged Parquet file (no footer); write it again")
     try:
         return pd.read_parquet(io.BytesIO(raw))
-    except Exception as exc:  # pyarrow raises many types for damaged files
+    except (OSError, ValueError) as exc:  # pyarrow's ArrowInvalid / ArrowIOError derive from these
         raise DataError(f"{source}: unreadable Parquet file: {exc}") from None
 
 
 def _read_excel(raw: bytes, source: str, sheet: str | int | None) -> pd.DataFrame:
     try:
         book = pd.ExcelFile(io.BytesIO(raw), engine="openpyxl")
-    except Exception as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
         raise DataError(f"{source}: unreadable Excel file: {exc}") from None
     names = book.sheet_names
     if sheet is None:
@@ -157,7 +160,9 @@ def _read_excel(raw: bytes, source: str, sheet: str | int | None) -> pd.DataFram
         if sheet.isdigit() and int(sheet) < len(names):
             sheet = int(sheet)
         else:
-            raise DataError(f"{source}: unknown sheet {sheet!r}{suggest(sheet, names)}; sheets: {', '.join(names)}")
+            raise DataError(
+                f"{source}: unknown sheet {sheet!r}{suggest(sheet, names)}; sheets: {', '.join(names)}"
+            )
     if isinstance(sheet, int) and not 0 <= sheet < len(names):
         raise DataError(f"{source}: sheet {sheet} does not exist; the workbook has {len(names)} sheet(s)")
     df = book.parse(sheet)
@@ -228,7 +233,7 @@ def numeric_column(
     if raw.dtype == bool:
         raw = raw.astype(float)
     values = pd.to_numeric(raw, errors="coerce").astype(float)
-    is_missing = raw.isna() | raw.astype(str).str.strip().eq("")
+    is_missing = _missing_cells(raw)
     bad = values.isna() & ~is_missing
     if bad.any():
         examples = ", ".join(repr(raw[lab]) for lab in raw.index[bad][:_MAX_LISTED])
@@ -238,14 +243,7 @@ def numeric_column(
     inf = np.isinf(values.to_numpy())
     if inf.any():
         raise DataError(f"{src}: column {col!r} has infinite values at {describe_rows(df, raw.index[inf])}")
-    if is_missing.any():
-        if missing == "error":
-            raise DataError(
-                f"{src}: column {col!r} has missing values at {describe_rows(df, raw.index[is_missing])}; "
-                "fill them or choose --missing drop"
-            )
-        values = values[~is_missing]
-    return values
+    return _apply_missing(df, values, is_missing, f"column {col!r}", src, missing)
 
 
 def binary_outcome(
@@ -266,20 +264,15 @@ def binary_outcome(
     require_columns(df, [col], source)
     src = _source(df, source)
     raw = df[col]
-    is_missing = raw.isna() | raw.astype(str).str.strip().eq("")
-    if is_missing.any():
-        if missing == "error":
-            raise DataError(
-                f"{src}: outcome column {col!r} has missing values at {describe_rows(df, raw.index[is_missing])}; "
-                "fill them or choose --missing drop"
-            )
-        raw = raw[~is_missing]
+    raw = _apply_missing(df, raw, _missing_cells(raw), f"outcome column {col!r}", src, missing)
     labels = raw.map(_level_text)
     levels = sorted(pd.unique(labels))
     if len(levels) > 2:
         counts = labels.value_counts()
         listing = ", ".join(f"{lev!r} ({counts[lev]})" for lev in levels[:10])
-        raise DataError(f"{src}: outcome column {col!r} has {len(levels)} levels ({listing}); it must have two")
+        raise DataError(
+            f"{src}: outcome column {col!r} has {len(levels)} levels ({listing}); it must have two"
+        )
     if positive is None:
         if set(levels) <= {"0", "1"}:
             positive = "1"
@@ -306,6 +299,24 @@ def binary_outcome(
     if not (~y).any():
         raise DataError(f"{src}: outcome column {col!r} has no controls: every row is {positive!r}")
     return y
+
+
+def _missing_cells(raw: pd.Series) -> pd.Series:
+    return raw.isna() | raw.astype(str).str.strip().eq("")
+
+
+def _apply_missing(
+    df: pd.DataFrame, values: pd.Series, is_missing: pd.Series, what: str, src: str, missing: str
+) -> pd.Series:
+    """Raise for missing cells (missing="error") or leave their rows out (missing="drop")."""
+    if not is_missing.any():
+        return values
+    if missing == "error":
+        raise DataError(
+            f"{src}: {what} has missing values at {describe_rows(df, values.index[is_missing])}; "
+            "fill them or choose --missing drop"
+        )
+    return values[~is_missing]
 
 
 def _level_text(value: object) -> str:
@@ -429,9 +440,13 @@ def long_to_wide(
     times = numeric_column(df, time, src, "error")
     sub = df.loc[vals.index, [patient, marker]].copy()
     if sub[patient].isna().any():
-        raise DataError(f"{src}: column {patient!r} has missing ids at {describe_rows(df, sub.index[sub[patient].isna()])}")
+        raise DataError(
+            f"{src}: column {patient!r} has missing ids at {describe_rows(df, sub.index[sub[patient].isna()])}"
+        )
     if sub[marker].isna().any():
-        raise DataError(f"{src}: column {marker!r} has missing names at {describe_rows(df, sub.index[sub[marker].isna()])}")
+        raise DataError(
+            f"{src}: column {marker!r} has missing names at {describe_rows(df, sub.index[sub[marker].isna()])}"
+        )
     sub[time] = times.loc[vals.index]
     sub[value] = vals
     sub.attrs = dict(df.attrs)
