@@ -1,9 +1,395 @@
-"""`exoniche biomarkers roc|cutpoint|panel|response`."""
+"""`exoniche biomarkers roc|cutpoint|panel|response`: diagnostic statistics on a measurement table."""
 
 from __future__ import annotations
 
+import json
+import math
+from pathlib import Path
+
 import typer
+from rich.table import Table
+
+from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+
+DATA_HELP = "Measurement table: CSV, TSV, Parquet or Excel (.xlsx), one row per sample."
+OUTCOME_HELP = "Column with the reference standard (two levels)."
+POSITIVE_HELP = "Level of --outcome that marks a case (default: 1 or True for 0/1 or boolean columns)."
+MISSING_HELP = "What to do with missing cells: 'error' (report them by row) or 'drop' (complete cases)."
+DIRECTION_HELP = (
+    "'auto' (pROC's median rule), '<' (cases higher) or '>' (cases lower); quote it in the shell."
+)
+
+
+def _markers(values: list[str] | None) -> list[str]:
+    """--marker may be repeated or comma separated."""
+    return [m.strip() for v in values or [] for m in v.split(",") if m.strip()]
+
+
+def _load(
+    data: Path, outcome: str, positive: str | None, markers: list[str], missing: str, sheet: str | None
+):
+    from exoniche.biomarkers.data import outcome_and_markers, read_table
+
+    df = read_table(data, sheet=sheet)
+    y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing)
+    return df, y, X
+
+
+def _fmt(x: float, digits: int = 3) -> str:
+    return "NA" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+
+
+def _save_figure(ax, path: Path) -> Path:
+    import matplotlib.pyplot as plt
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ax.figure.savefig(path, bbox_inches="tight")
+    plt.close(ax.figure)
+    return path
+
+
+def _parse_partial(text: str | None) -> tuple[float, float] | None:
+    from exoniche.errors import DataError
+
+    if not text:
+        return None
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise DataError(f"--partial: expected two numbers like '1,0.8', got {text!r}") from None
+    return a, b
+
+
+def roc_command(
+    data: Path = typer.Argument(..., help=DATA_HELP),
+    outcome: str = typer.Option(..., "--outcome", help=OUTCOME_HELP),
+    marker: list[str] = typer.Option(
+        ..., "--marker", help="Marker column; repeat for several (paired tests)."
+    ),
+    positive: str = typer.Option(None, "--positive", help=POSITIVE_HELP),
+    direction: str = typer.Option("auto", "--direction", help=DIRECTION_HELP),
+    missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
+    sample: str = typer.Option(
+        None, "--sample", help="Column splitting independent samples: one ROC per sample, unpaired tests."
+    ),
+    bootstrap: int = typer.Option(
+        0, "--bootstrap", help="Also a stratified bootstrap CI with this many resamples."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    partial: str = typer.Option(
+        None, "--partial", help="Partial AUC range, e.g. '1,0.8' (specificity 80-100 %)."
+    ),
+    partial_focus: str = typer.Option("specificity", "--partial-focus", help="specificity or sensitivity."),
+    partial_correct: bool = typer.Option(
+        False, "--partial-correct", help="McClish-standardised partial AUC."
+    ),
+    plot: Path = typer.Option(None, "--plot", help="Write the ROC curve(s) as a PNG."),
+    out: Path = typer.Option(None, "--out", help="Folder for roc.png, roc_curves.csv and roc.json."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
+    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """AUC with DeLong 95 % CI per marker; paired (or unpaired, with --sample) DeLong tests between them."""
+    import pandas as pd
+
+    from exoniche.biomarkers.data import binary_outcome, numeric_column, read_table, require_columns
+    from exoniche.biomarkers.roc import compare_all, plot_rocs, roc
+    from exoniche.errors import DataError
+
+    markers = _markers(marker)
+    bounds = _parse_partial(partial)
+    if sample is None:
+        _, y, X = _load(data, outcome, positive, markers, missing, sheet)
+        rocs = [roc(y, X[m].to_numpy(), direction=direction, name=m) for m in markers]
+        comparisons = compare_all(rocs, paired=True)
+    else:
+        if len(markers) != 1:
+            raise DataError(
+                "--sample compares one marker between independent samples; give exactly one --marker"
+            )
+        df = read_table(data, sheet=sheet)
+        require_columns(df, [sample], data.name)
+        rocs = []
+        for level in sorted(df[sample].dropna().astype(str).unique()):
+            part = df[df[sample].astype(str) == level]
+            part.attrs = dict(df.attrs)
+            yy = binary_outcome(part, outcome, positive, f"{data.name} ({sample}={level})", missing)
+            ss = numeric_column(part, markers[0], f"{data.name} ({sample}={level})", missing)
+            keep = yy.index.intersection(ss.index, sort=False)
+            rocs.append(
+                roc(yy.loc[keep].to_numpy(), ss.loc[keep].to_numpy(), direction, name=f"{sample}={level}")
+            )
+        if len(rocs) < 2:
+            raise DataError(f"{data.name}: column {sample!r} has a single level; --sample needs two or more")
+        comparisons = compare_all(rocs, paired=False)
+    records = []
+    for r in rocs:
+        rec = r.summary()
+        if bootstrap:
+            rec["boot_ci_low"], rec["boot_ci_high"] = r.ci_bootstrap(n_boot=bootstrap, seed=seed)
+            rec["boot_n"] = bootstrap
+        if bounds:
+            rec["partial_auc"] = r.partial_auc(bounds, partial_focus, partial_correct)
+            rec["partial_range"], rec["partial_focus"], rec["partial_correct"] = (
+                list(bounds),
+                partial_focus,
+                partial_correct,
+            )
+        best = r.coords("youden").iloc[0]
+        rec["youden_threshold"] = best["threshold"]
+        records.append(rec)
+    result = {"outcome": outcome, "markers": records, "comparisons": [c.to_dict() for c in comparisons]}
+    written = []
+    if plot or out:
+        ax = plot_rocs(rocs)
+        if plot:
+            written.append(_save_figure(ax, plot))
+        if out:
+            import matplotlib.pyplot as plt
+
+            out.mkdir(parents=True, exist_ok=True)
+            if plot:
+                ax = plot_rocs(rocs)
+            written.append(_save_figure(ax, out / "roc.png"))
+            plt.close("all")
+            curves = pd.concat([r.to_frame().assign(marker=r.name) for r in rocs], ignore_index=True)
+            curves.to_csv(out / "roc_curves.csv", index=False)
+            (out / "roc.json").write_text(json.dumps(result, indent=2, default=float))
+            written += [out / "roc_curves.csv", out / "roc.json"]
+    result["files"] = [str(p) for p in written]
+    if json_:
+        print_json(result)
+        return
+    table = Table(title=f"ROC: {outcome} (cases {rocs[0].n_cases}, controls {rocs[0].n_controls})")
+    for col in ("marker", "direction", "AUC", "95% CI (DeLong)", *(["95% CI (bootstrap)"] if bootstrap else []),
+                *(["partial AUC"] if bounds else []), "cases", "controls"):  # fmt: skip
+        table.add_column(col)
+    for rec in records:
+        row = [
+            rec["marker"],
+            rec["direction"],
+            _fmt(rec["auc"]),
+            f"{_fmt(rec['ci_low'])}–{_fmt(rec['ci_high'])}",
+        ]
+        if bootstrap:
+            row.append(f"{_fmt(rec['boot_ci_low'])}–{_fmt(rec['boot_ci_high'])}")
+        if bounds:
+            row.append(_fmt(rec["partial_auc"], 4))
+        table.add_row(*row, str(rec["n_cases"]), str(rec["n_controls"]))
+    console.print(table)
+    if comparisons:
+        table = Table(title="DeLong tests")
+        for col in ("a", "b", "paired", "ΔAUC", "95% CI", "Z" if sample is None else "D", "p"):
+            table.add_column(col)
+        for c in comparisons:
+            table.add_row(c.a, c.b, str(c.paired), _fmt(c.diff), f"{_fmt(c.diff_ci[0])}–{_fmt(c.diff_ci[1])}",
+                          _fmt(c.statistic), f"{c.p:.3g}")  # fmt: skip
+        console.print(table)
+    for p in written:
+        console.print(f"wrote {p}")
+
+
+def cutpoint_command(
+    data: Path = typer.Argument(..., help=DATA_HELP),
+    outcome: str = typer.Option(..., "--outcome", help=OUTCOME_HELP),
+    marker: list[str] = typer.Option(..., "--marker", help="Marker column; repeat for several."),
+    positive: str = typer.Option(None, "--positive", help=POSITIVE_HELP),
+    method: list[str] = typer.Option(
+        ["youden"], "--method", help="youden, closest_topleft, 'se>=0.9' or 'sp>=0.9'; repeat for several."
+    ),
+    threshold: float = typer.Option(None, "--threshold", help="Evaluate this fixed threshold instead."),
+    direction: str = typer.Option("auto", "--direction", help=DIRECTION_HELP),
+    missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
+    out: Path = typer.Option(None, "--out", help="Write the STARD table as CSV to this file."),
+    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Cut-points with Se, Sp, PPV, NPV (exact CIs), LR+/LR- and the 2x2 table: a STARD-style table."""
+    from exoniche.biomarkers.cutpoint import cutpoint, stard_table
+    from exoniche.biomarkers.roc import roc
+
+    markers = _markers(marker)
+    _, y, X = _load(data, outcome, positive, markers, missing, sheet)
+    cuts = []
+    for m in markers:
+        r = roc(y, X[m].to_numpy(), direction=direction, name=m)
+        if threshold is not None:
+            cuts.append(cutpoint(r, threshold=threshold))
+        else:
+            cuts.extend(cutpoint(r, meth) for meth in method)
+    table = stard_table(cuts)
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out, index=False)
+    if json_:
+        print_json(
+            {"outcome": outcome, "cutpoints": [c.to_dict() for c in cuts], "files": [str(out)] if out else []}
+        )
+        return
+    console.print(_transposed(table, f"Diagnostic accuracy (STARD): {outcome}"))
+    if out:
+        console.print(f"wrote {out}")
+
+
+def panel_command(
+    data: Path = typer.Argument(..., help=DATA_HELP),
+    outcome: str = typer.Option(..., "--outcome", help=OUTCOME_HELP),
+    marker: list[str] = typer.Option(
+        None,
+        "--marker",
+        help="Candidate marker; repeat (default: every numeric column except --outcome/--id).",
+    ),
+    positive: str = typer.Option(None, "--positive", help=POSITIVE_HELP),
+    max_size: int = typer.Option(3, "--max-size", help="Largest panel size."),
+    method: str = typer.Option("exhaustive", "--method", help="exhaustive or greedy (forward selection)."),
+    folds: int = typer.Option(5, "--folds", help="Stratified K-fold cross-validation."),
+    repeats: int = typer.Option(5, "--repeats", help="Repeats of the K-fold split."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the fold split (same seed, same numbers)."),
+    id_col: str = typer.Option(None, "--id", help="Sample id column (checked for duplicates, not a marker)."),
+    top: int = typer.Option(20, "--top", help="Panels shown, plotted and written to JSON."),
+    missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
+    plot: Path = typer.Option(None, "--plot", help="Write a forest plot of the top panels as PNG."),
+    out: Path = typer.Option(None, "--out", help="Folder for panels.csv (all panels) and panels.png."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
+    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Marker panels (logistic), ranked by repeated stratified CV AUC, each vs its best single marker."""
+    from exoniche.biomarkers.data import outcome_and_markers, read_table
+    from exoniche.biomarkers.panel import panels
+
+    df = read_table(data, sheet=sheet)
+    markers = _markers(marker)
+    if not markers:
+        markers = [c for c in df.columns if c not in (outcome, id_col) and _is_numeric(df[c])]
+    y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing, id_col)
+    res = panels(y, X, max_size=max_size, method=method, folds=folds, repeats=repeats, seed=seed)
+    written = []
+    if plot:
+        written.append(_save_figure(res.plot(top=top), plot))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        res.table.to_csv(out / "panels.csv", index=False)
+        written += [out / "panels.csv", _save_figure(res.plot(top=top), out / "panels.png")]
+    if json_:
+        print_json({**res.to_dict(top=top), "files": [str(p) for p in written]})
+        return
+    table = Table(
+        title=f"{len(res.table)} panels, {res.repeats}× {res.folds}-fold CV (cases {res.n_cases}, "
+        f"controls {res.n_controls}); top {min(top, len(res.table))}"
+    )
+    for col in ("panel", "CV AUC", "OOF AUC (95% CI)", "best single", "ΔAUC (95% CI)", "p"):
+        table.add_column(col, overflow="fold")
+    for _, r in res.table.head(top).iterrows():
+        delta = (
+            ""
+            if r["size"] == 1
+            else f"{r['delta_auc']:+.3f} ({r['delta_ci_low']:+.3f} to {r['delta_ci_high']:+.3f})"
+        )
+        table.add_row(
+            r["panel"], f"{r['cv_auc']:.3f} ± {_fmt(r['cv_auc_sd'])}",
+            f"{r['oof_auc']:.3f} ({r['oof_ci_low']:.3f}–{r['oof_ci_high']:.3f})",
+            r["best_single"] or "", delta, "" if r["size"] == 1 else f"{r['delta_p']:.3g}",
+        )  # fmt: skip
+    console.print(table)
+    if res.greedy_path:
+        console.print(
+            "greedy path: " + " → ".join(f"{s['panel']} ({s['cv_auc']:.3f})" for s in res.greedy_path)
+        )
+    for p in written:
+        console.print(f"wrote {p}")
+
+
+def _transposed(frame, title: str) -> Table:
+    """One column per cut-point, one row per measure: reads on a narrow terminal."""
+    table = Table(title=title)
+    table.add_column("")
+    for i in range(len(frame)):
+        table.add_column(f"#{i + 1}", overflow="fold")
+    for col in frame.columns:
+        table.add_row(col, *map(str, frame[col]))
+    return table
+
+
+def _is_numeric(col) -> bool:
+    import pandas as pd
+
+    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+
+def response_command(
+    data: Path = typer.Argument(
+        ..., help="Wide table (--pre/--on) or long table (patient, time, marker, value)."
+    ),
+    outcome: str = typer.Option(..., "--outcome", help="Response column (two levels)."),
+    positive: str = typer.Option(None, "--positive", help="Level meaning 'responded' (default 1/True)."),
+    pre: str = typer.Option(None, "--pre", help="Wide table: column with the pre-treatment level."),
+    on: str = typer.Option(
+        None, "--on", help="Wide table: column with the on-treatment level (adds fold change)."
+    ),
+    marker: str = typer.Option(None, "--marker", help="Long table: marker name in the 'marker' column."),
+    baseline: float = typer.Option(None, "--baseline", help="Long table: time of the pre-treatment visit."),
+    on_time: float = typer.Option(None, "--on-time", help="Long table: time of the on-treatment visit."),
+    direction: str = typer.Option("auto", "--direction", help=DIRECTION_HELP),
+    method: str = typer.Option(
+        "youden", "--method", help="Cut-point: youden, closest_topleft, 'se>=x', 'sp>=x'."
+    ),
+    missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
+    plot: Path = typer.Option(None, "--plot", help="Write the ROC curves as PNG."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
+    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Pre-treatment level and on-treatment fold change as predictors of response (ROC + cut-point)."""
+    from exoniche.biomarkers.cutpoint import stard_table
+    from exoniche.biomarkers.data import read_table
+    from exoniche.biomarkers.response import response_from_long, treatment_response
+    from exoniche.biomarkers.roc import plot_rocs
+    from exoniche.errors import DataError
+
+    df = read_table(data, sheet=sheet)
+    if pre:
+        from exoniche.biomarkers.data import outcome_and_markers
+
+        cols = [pre] + ([on] if on else [])
+        y, X = outcome_and_markers(df, outcome, cols, positive, data.name, missing)
+        res = treatment_response(
+            y, X[pre], X[on] if on else None, marker=pre, direction=direction, method=method
+        )
+    elif marker:
+        if baseline is None or on_time is None:
+            raise DataError("long table: give --baseline and --on-time (the two visit times)")
+        y, pre_v, on_v, _ = response_from_long(
+            df, marker, outcome, positive, baseline, on_time, source=data.name
+        )
+        res = treatment_response(y, pre_v, on_v, marker=marker, direction=direction, method=method)
+    else:
+        raise DataError(
+            "say which marker: --pre COL [--on COL] for a wide table, or --marker NAME for a long one"
+        )
+    written = []
+    if plot:
+        written.append(
+            _save_figure(plot_rocs(list(res.rocs.values()), title=f"Response: {res.marker}"), plot)
+        )
+    if json_:
+        print_json({**res.to_dict(), "files": [str(p) for p in written]})
+        return
+    console.print(
+        f"[bold]{res.marker}[/]: {res.n_responders} responders, {res.n_non_responders} non-responders"
+    )
+    tab = stard_table(list(res.cutpoints.values()))
+    tab.insert(1, "AUC (95% CI)", [f"{r.auc:.3f} ({r.ci[0]:.3f}–{r.ci[1]:.3f})" for r in res.rocs.values()])
+    console.print(_transposed(tab, "Treatment response"))
+    if res.comparison:
+        c = res.comparison
+        console.print(
+            f"paired DeLong, pre vs fold change: ΔAUC {c.diff:+.3f}, Z {c.statistic:.2f}, p {c.p:.3g}"
+        )
+    for p in written:
+        console.print(f"wrote {p}")
 
 
 def register(app: typer.Typer) -> None:
     """Add the diagnostic commands to the biomarkers group."""
+    app.command("roc")(roc_command)
+    app.command("cutpoint")(cutpoint_command)
+    app.command("panel")(panel_command)
+    app.command("response")(response_command)
