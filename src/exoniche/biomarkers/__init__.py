@@ -11,3 +11,20 @@ from exoniche.biomarkers.data import (  # noqa: F401
     require_columns,
     wide_to_long,
 )
+from exoniche.biomarkers.monitor import (  # noqa: F401
+    PatientMonitor,
+    log_linear_trend,
+    monitor_patient,
+    reference_change_value,
+)
+from exoniche.biomarkers.survival import (  # noqa: F401
+    Concordance,
+    CoxPH,
+    KaplanMeier,
+    analyze_survival,
+    concordance,
+    cox_zph,
+    kaplan_meier,
+    logrank_test,
+    time_dependent_auc,
+)

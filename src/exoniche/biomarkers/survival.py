@@ -617,7 +617,7 @@ class CoxPH:
         import matplotlib.pyplot as plt
 
         if ax is None:
-            _, ax = plt.subplots(figsize=(6, 0.6 * len(self.names) + 1.5))
+            _, ax = plt.subplots(figsize=(8, 0.5 * len(self.names) + 1.4))
         y = np.arange(len(self.names))[::-1]
         ax.errorbar(
             self.hr,
@@ -629,8 +629,26 @@ class CoxPH:
         )
         ax.axvline(1.0, color="grey", linestyle="--")
         ax.set_xscale("log")
+        from matplotlib.ticker import FuncFormatter
+
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(
+            FuncFormatter(lambda v, _: f"{v:g}" if round(v / 10 ** np.floor(np.log10(v))) in (2, 5) else "")
+        )
         ax.set_yticks(y, self.names)
-        ax.set_xlabel("hazard ratio (95% CI)")
+        ax.set_ylim(-0.6, len(self.names) - 0.4)
+        for yi, h, lo, hi, p in zip(y, self.hr, self.hr_ci_low, self.hr_ci_high, self.p):
+            ax.annotate(
+                f"{h:.2f} ({lo:.2f}-{hi:.2f}), p={p:.2g}",
+                (1.02, yi),
+                xycoords=("axes fraction", "data"),
+                va="center",
+                fontsize=8,
+            )
+        ax.set_xlabel(
+            f"hazard ratio (95% CI); Cox PH, {self.ties} ties, n={self.n}, events={self.n_events}", fontsize=9
+        )
+        ax.figure.subplots_adjust(right=0.62, bottom=0.3, left=0.15)
         return ax
 
 
