@@ -1,0 +1,29 @@
+"""The mechanism as data: species, processes with cited claims, parameters and presets (no numerics)."""
+
+from functools import lru_cache
+
+from exoniche.biology.mechanism import (
+    CELLS, HALLMARKS, NICHE_INDICES, ORGAN_NAMES, ORGANS, POPULATIONS, TARGET_CELLS, Mechanism, build_mechanism,
+)  # fmt: skip
+from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters
+from exoniche.biology.presets import CARGO, TumourPreset, cargo_keys, tumour_preset, tumour_presets
+from exoniche.biology.scenario import IMMUNE_STATUS, MODEL_CARGO, scenario_parameters
+
+
+@lru_cache(maxsize=1)
+def mechanism() -> Mechanism:
+    """The whole-body mechanism (built once)."""
+    return build_mechanism()
+
+
+def claim_citations() -> dict[str, list[str]]:
+    """Model term -> claim ids it cites (the evidence layer's hook for unused claims)."""
+    return mechanism().claim_citations()
+
+
+__all__ = [
+    "CARGO", "CELLS", "HALLMARKS", "IMMUNE_STATUS", "MODEL_CARGO", "NICHE_INDICES", "ORGANS", "ORGAN_NAMES",
+    "POPULATIONS", "TARGET_CELLS", "Mechanism", "Parameter", "ParameterSet", "TumourPreset", "base_parameters",
+    "build_mechanism", "cargo_keys", "claim_citations", "mechanism", "scenario_parameters", "tumour_preset",
+    "tumour_presets",
+]  # fmt: skip

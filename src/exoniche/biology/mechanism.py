@@ -1,0 +1,345 @@
+"""The whole-body mechanism declared once, as data: species, named expressions, processes.
+
+Every process carries a rate law (an expression over species, parameters and named expressions in
+the common syntax of Python and SBML Level 3 formulas: ``+ - * /``, ``pow(a, b)``, ``ln(x)``,
+``exp(x)``), the species it changes, and the claims of the evidence base it encodes. Engines and the
+SBML exporter read this one declaration; nothing here computes.
+
+Compartments: primary tumour, plasma, five target organs (lung, liver, bone marrow, brain, regional
+lymph node) each with a target stromal cell type and the other (stromal/endothelial) cells, and the
+macrophage clearance sink (liver/spleen phagocytes; degraded exosomes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+ORGANS = ("lung", "liver", "bone", "brain", "ln")
+ORGAN_NAMES = {"lung": "lung", "liver": "liver", "bone": "bone marrow", "brain": "brain", "ln": "lymph node"}
+# The resident cell type that integrin zip codes deliver to in each organ [25].
+TARGET_CELLS = {
+    "lung": "S100A4+ fibroblast",
+    "liver": "Kupffer cell",
+    "bone": "marrow stromal cell",
+    "brain": "brain endothelial cell",
+    "ln": "sinus macrophage",
+}
+CELLS = ("target", "stroma")
+# Integrin zip codes: cargo key -> organ it directs uptake to [25] (parameter integrin_<cargo>_<organ>).
+ZIP_CODES = (("itga6b4", "lung"), ("itga6b1", "lung"), ("itgavb5", "liver"), ("itgavb3", "brain"))
+# Cargo read as a signal by niche processes (besides integrins).
+SIGNAL_CARGO = ("pdl1", "mif", "mir105", "mir25", "vegf", "surveillance")
+POPULATIONS = {"tum": "tumour-derived exosomes (primary + metastases)", "inj": "injected exosomes"}
+NICHE_INDICES = ("S100", "Perm", "Ang", "FN", "BMDC", "MDSC", "Surv")
+HALLMARKS = (
+    "growth_hypoxia", "secretion", "circulation_clearance", "organotropism", "inflammation",
+    "immune_suppression", "immune_surveillance", "permeability_angiogenesis", "matrix_bmdc",
+    "dissemination_colonisation",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Species:
+    name: str
+    unit: str
+    compartment: str
+    description: str
+    initial: str = "0"  # an expression over parameters
+    scale: float = 1.0  # typical magnitude, for absolute tolerances
+
+
+@dataclass(frozen=True)
+class Expression:
+    name: str
+    formula: str
+    unit: str
+    description: str
+
+
+@dataclass(frozen=True)
+class Process:
+    name: str
+    rate: str
+    stoich: dict
+    hallmark: str
+    claims: tuple[str, ...]
+    description: str
+    refs: tuple[str, ...] = ()  # primary papers beyond the review
+
+    def reaction(self) -> str:
+        lhs = " + ".join(s for s, v in self.stoich.items() if v < 0) or "∅"
+        rhs = " + ".join(s for s, v in self.stoich.items() if v > 0) or "∅"
+        return f"{lhs} -> {rhs}"
+
+
+@dataclass
+class Mechanism:
+    species: list[Species] = field(default_factory=list)
+    expressions: list[Expression] = field(default_factory=list)
+    processes: list[Process] = field(default_factory=list)
+
+    def species_names(self) -> list[str]:
+        return [s.name for s in self.species]
+
+    def index(self) -> dict[str, int]:
+        return {s.name: i for i, s in enumerate(self.species)}
+
+    def claim_citations(self) -> dict[str, list[str]]:
+        return {p.name: list(p.claims) for p in self.processes}
+
+    # -- builders -------------------------------------------------------------------------------
+    def sp(self, name, unit, compartment, description, initial="0", scale=1.0):
+        self.species.append(Species(name, unit, compartment, description, initial, scale))
+
+    def ex(self, name, formula, unit, description):
+        self.expressions.append(Expression(name, formula, unit, description))
+
+    def pr(self, name, rate, stoich, hallmark, claims, description, refs=()):
+        assert hallmark in HALLMARKS, hallmark
+        self.processes.append(Process(name, rate, dict(stoich), hallmark, tuple(claims), description, tuple(refs)))
+
+
+def _sum(terms) -> str:
+    terms = list(terms)
+    return "(" + " + ".join(terms) + ")" if terms else "0"
+
+
+def _relax(rate: str, target: str, state: str) -> str:
+    """First-order approach of an index to its driven steady state (fold-change units)."""
+    return f"{rate} * ({target} - {state})"
+
+
+def build_mechanism() -> Mechanism:
+    """Declare the whole-body model (75 species)."""
+    m = Mechanism()
+    # ------------------------------------------------------------------ species
+    m.sp("N", "g", "primary", "primary tumour mass", "tumour_initial_g", 1.0)
+    for p, desc in POPULATIONS.items():
+        m.sp(f"E_{p}", "Gp", "plasma", f"{desc} in plasma", "0", 10.0)
+        for o in ORGANS:
+            for c in CELLS:
+                who = TARGET_CELLS[o] if c == "target" else "other cells"
+                m.sp(f"B_{p}_{o}_{c}", "Gp", o, f"{desc} bound/internalised by {who} of the {ORGAN_NAMES[o]}",
+                     "0", 10.0)
+        m.sp(f"B_{p}_spleen", "Gp", "spleen", f"{desc} taken up by splenic macrophages", "0", 10.0)
+        m.sp(f"D_{p}", "Gp", "sink", f"{desc} cleared by macrophages and degraded", "0", 10.0)
+    m.sp("C", "cells", "plasma", "circulating tumour cells shed by primary and metastases", "0", 1e4)
+    m.sp("C_inj", "cells", "plasma", "tumour cells injected into the circulation (experimental metastasis)", "0", 1e4)
+    for o in ORGANS:
+        for idx, desc in (
+            ("S100", "S100 inflammation (S100A4/A6/A8/A9/A10/A11/A13/A16, S100P) in target stromal cells"),
+            ("Perm", "vascular permeability"),
+            ("Ang", "angiogenesis (microvessel density)"),
+            ("FN", "fibronectin deposition"),
+            ("BMDC", "arrested bone-marrow-derived macrophages and neutrophils"),
+            ("MDSC", "suppressive myeloid and regulatory cells (MDSC, TAM, TAN, Treg)"),
+            ("Surv", "patrolling monocytes and NK cells (surveillance)"),
+        ):
+            m.sp(f"{idx}_{o}", "fold", o, f"{desc}, fold over the healthy {ORGAN_NAMES[o]}", "1", 1.0)
+        m.sp(f"Col_{o}", "colonies", o, f"expected number of metastases seeded in the {ORGAN_NAMES[o]}", "0", 1.0)
+        m.sp(f"M_{o}", "g", o, f"metastatic tumour mass in the {ORGAN_NAMES[o]} (mean field)", "0", 1e-3)
+    m.sp("TGFb_liver", "fold", "liver", "Kupffer-cell TGF-β, fold over healthy liver", "1", 1.0)
+    m.sp("T_spleen", "fold", "spleen", "CD8+ T cells in spleen, fold over healthy host", "immune_competence", 1.0)
+    m.sp("T_ln", "fold", "ln", "CD8+ T cells in regional lymph node, fold over healthy host", "immune_competence",
+         1.0)
+    m.sp("NK", "fold", "plasma", "NK-cell function, fold over healthy host", "1", 1.0)
+
+    # ------------------------------------------------------------------ expressions
+    m.ex("tumour_alpha", "tumour_growth_host_factor * ln(2) / (tumour_doubling_time_days * "
+         "ln(tumour_capacity_g / 0.001))", "1/day",
+         "Gompertz rate giving the preset's doubling time at 1 mg (slower in human hosts)")
+    m.ex("hyp_size", "pow(N, hypoxia_hill) / (pow(N, hypoxia_hill) + pow(hypoxia_half_mass_g, hypoxia_hill))",
+         "dimensionless", "hypoxic fraction rising with tumour size [68, 69]")
+    m.ex("hypoxia", "hyp_size + (1 - hyp_size) * hypoxia_extra", "dimensionless",
+         "hypoxic fraction including experimentally imposed hypoxia")
+    m.ex("met_mass", _sum(f"M_{o}" for o in ORGANS), "g", "total metastatic mass")
+    m.ex("sec_per_g", "tumour_secretion_per_cell_per_h * 24 * (1 + hypoxia_secretion_gain * hypoxia) "
+         "* release_factor", "Gp/g/day", "exosome release per g tumour (1 g = 1e9 cells)")
+    m.ex("cargo_hyp_vegf", "cargo_tum_vegf * (1 + hypoxia_cargo_gain * hypoxia)", "dimensionless",
+         "pro-angiogenic cargo of tumour exosomes, raised by hypoxia [50, 51]")
+    for o in ORGANS:
+        m.ex(f"mass_{o}", f"organ_mass_{o}_g", "g", f"{ORGAN_NAMES[o]} mass")
+    for p in POPULATIONS:
+        for o in ORGANS:
+            zips = [f"integrin_{cg}_{org} * cargo_{p}_{cg}" for cg, org in ZIP_CODES if org == o]
+            m.ex(f"k_{p}_{o}_target", f"uptake_rate_scale * flow_share_{o} * (uptake_basal_target_{o} + "
+                 f"{' + '.join(zips) if zips else '0'})", "1/day",
+                 f"uptake of {p} exosomes by {TARGET_CELLS[o]}s: flow share x (basal + integrin zip codes) [25]")
+            m.ex(f"k_{p}_{o}_stroma", f"uptake_rate_scale * flow_share_{o} * uptake_basal_stroma_{o}", "1/day",
+                 f"integrin-independent uptake of {p} exosomes by other {ORGAN_NAMES[o]} cells")
+    # cargo-weighted loads per g organ; tumour-population vegf uses the hypoxia-raised cargo
+    cargo_of = {("tum", "vegf"): "cargo_hyp_vegf"}
+    for o in ORGANS:
+        m.ex(f"x_src_{o}", f"{_sum(f'B_{p}_{o}_target' for p in POPULATIONS)} * 1e9 / "
+             f"(mass_{o} * target_cells_per_g)", "particles/cell",
+             f"exosomes internalised per {TARGET_CELLS[o]}")
+        m.ex(f"src_{o}", f"pow(x_src_{o}, src_hill) / (pow(x_src_{o}, src_hill) + "
+             f"pow(src_half_particles_per_cell, src_hill))", "dimensionless",
+             f"Src activation in {TARGET_CELLS[o]}s by integrin-bound exosomes [25]")
+        for k in SIGNAL_CARGO:
+            cells = ("target",) if k == "mif" else CELLS  # MIF acts on Kupffer cells [72]
+            terms = [f"B_{p}_{o}_{c} * {cargo_of.get((p, k), f'cargo_{p}_{k}')}" for p in POPULATIONS for c in cells]
+            m.ex(f"load_{k}_{o}", f"{_sum(terms)} / mass_{o}", "Gp/g", f"{k}-weighted exosome load per g {o}")
+        leak = "leak_weight_mir105 * load_mir105_{o} + leak_weight_mir25 * load_mir25_{o} + " \
+               "leak_weight_vegf * load_vegf_{o}".format(o=o)
+        m.ex(f"leak_{o}", f"({leak}) / (({leak}) + leak_half_gp_per_g)", "dimensionless",
+             "pro-permeability signal: miR-105 [56], miR-25-3p [58], VEGF-like cargo [50, 51]")
+        ang = f"angio_weight_vegf * load_vegf_{o} + angio_weight_mir25 * load_mir25_{o}"
+        m.ex(f"angsig_{o}", f"({ang}) / (({ang}) + angio_half_gp_per_g)", "dimensionless",
+             "pro-angiogenic signal: VEGF/CA9/E-cadherin [50-55], miR-25-3p [58]")
+        act = f"(TGFb_liver - 1)" if o == "liver" else f"(S100_{o} - 1)"
+        m.ex(f"fnact_{o}", f"{act} / ({act} + fn_half_activation)", "dimensionless",
+             "stromal activation driving fibronectin: Kupffer TGF-β on stellate cells [72] (liver), "
+             "activated S100A4+ fibroblasts [64] (other organs)")
+        bm = f"((FN_{o} - 1) + bmdc_weight_s100 * (S100_{o} - 1) + bmdc_weight_hypoxia * hypoxia)"
+        m.ex(f"bmact_{o}", f"{bm} / ({bm} + bmdc_half_activation)", "dimensionless",
+             "BMDC arrest on fibronectin [72], S100A8/A9 chemoattraction [65], hypoxia G-CSF/VEGF [68, 69]")
+        md = f"((S100_{o} - 1) + (BMDC_{o} - 1))"
+        m.ex(f"mdact_{o}", f"{md} / ({md} + mdsc_half_activation)", "dimensionless",
+             "suppressive-cell recruitment by inflammation and BMDCs [5, 39-41]")
+        m.ex(f"survsig_{o}", f"load_surveillance_{o} / (load_surveillance_{o} + surveillance_half_gp_per_g)",
+             "dimensionless", "non-metastatic exosome signal recruiting patrolling monocytes / NK [49]")
+    m.ex("mifsig", "load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
+         "MIF delivered to Kupffer cells [72]")
+    m.ex("conc_tum", "E_tum / plasma_volume_ml", "Gp/mL", "tumour-derived exosome concentration in plasma")
+    m.ex("conc_pdl1", f"(E_tum * cargo_tum_pdl1 + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
+         "PD-L1-weighted exosome concentration in plasma")
+    # Anti-PD-1 competes with PD-L1 for PD-1: blockade b raises the half-saturating ligand level
+    # by 1/(1-b), so very high exosomal PD-L1 can still engage PD-1 under therapy [38].
+    m.ex("pd1_shift", "1 / (1 - pd1_blockade)", "dimensionless", "competitive shift of PD-1 engagement")
+    m.ex("load_pdl1_spleen", "(B_tum_spleen * cargo_tum_pdl1 + B_inj_spleen * cargo_inj_pdl1) / organ_mass_spleen_g",
+         "Gp/g", "PD-L1-weighted exosome load per g spleen")
+    m.ex("phi_spleen", "load_pdl1_spleen / (load_pdl1_spleen + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
+         "PD-1 engagement of splenic/circulating CD8+ T cells by exosomal PD-L1 [38]")
+    m.ex("phi_ln", "load_pdl1_ln / (load_pdl1_ln + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
+         "PD-1 engagement in the regional lymph node by exosomal PD-L1 [38]")
+    m.ex("pdl1_tumour", "pdl1_tumour_local * cargo_tum_pdl1 + conc_pdl1 / pdl1_half_gp_per_ml", "dimensionless",
+         "PD-L1 met by tumour-infiltrating T cells: the line's own and circulating exosomal PD-L1 [38]")
+    m.ex("phi_tumour", "pdl1_tumour / (pdl1_tumour + pd1_shift)", "dimensionless",
+         "PD-1 engagement of tumour-infiltrating CD8+ T cells [38]")
+    m.ex("dc_maturation", "1 / (1 + conc_tum / dc_impairment_half_gp_per_ml)", "dimensionless",
+         "DC maturation impaired by tumour exosomes [45]")
+    m.ex("antigen", "N / (N + antigen_half_g)", "dimensionless", "tumour antigen presented in draining nodes")
+    m.ex("tcell_prolif_spleen", "tcell_prolif_per_day * antigen * dc_maturation * (1 - phi_spleen)", "1/day",
+         "CD8+ T-cell proliferation rate in spleen, suppressed by exosomal PD-L1 [38]")
+    m.ex("tcell_prolif_ln", "tcell_prolif_per_day * antigen * dc_maturation * (1 - phi_ln)", "1/day",
+         "CD8+ T-cell proliferation rate in the lymph node [38]")
+    m.ex("nk_target", "1 / (1 + conc_tum / nk_impairment_half_gp_per_ml)", "dimensionless",
+         "NK function under tumour exosomes [43, 44]")
+    m.ex("ctc_portal", "ctc_route_portal", "dimensionless", "1 when CTCs enter the portal circulation")
+    for o in ORGANS:
+        fp = "capillary_arrest_fraction"
+        if o == "lung":
+            venous, portal = fp, f"(1 - {fp}) * {fp}"
+        elif o == "liver":
+            venous, portal = f"(1 - {fp}) * flow_share_liver", fp
+        else:
+            venous, portal = f"(1 - {fp}) * flow_share_{o}", f"(1 - {fp}) * (1 - {fp}) * flow_share_{o}"
+        m.ex(f"arrest_{o}", f"(1 - ctc_portal) * {venous} + ctc_portal * {portal}", "dimensionless",
+             f"share of CTCs arrested in the {ORGAN_NAMES[o]} (first capillary bed by drainage route)")
+        m.ex(f"receptivity_{o}", f"(1 + receptivity_weight_fn * (FN_{o} - 1) + receptivity_weight_bmdc * "
+             f"(BMDC_{o} - 1) + receptivity_weight_s100 * (S100_{o} - 1) + receptivity_weight_mdsc * "
+             f"(MDSC_{o} - 1))", "dimensionless", "seed survival in prepared soil")
+        m.ex(f"killing_{o}", f"(1 + kill_weight_nk + kill_weight_tcell) / (1 + kill_weight_nk * NK * Surv_{o} + "
+             f"kill_weight_tcell * T_spleen / (MDSC_{o} * breg_mdsc_potentiation))", "dimensionless",
+             "seed survival against NK/monocyte and CD8+ T-cell killing (1 at baseline)")
+        m.ex(f"p_col_{o}", f"colonisation_baseline * colonisation_potential * pow(Perm_{o}, extravasation_exponent)"
+             f" * receptivity_{o} * killing_{o}", "dimensionless",
+             f"probability that an arrested tumour cell founds a metastasis in the {ORGAN_NAMES[o]}")
+        m.ex(f"seed_{o}", f"ctc_loss_per_day * (shed_cell_viability * C + C_inj) * arrest_{o} * p_col_{o}",
+             "colonies/day",
+             f"metastases founded per day in the {ORGAN_NAMES[o]}")
+        m.ex(f"met_cap_{o}", f"metastasis_capacity_fraction * mass_{o}", "g", "metastatic burden plateau")
+
+    # ------------------------------------------------------------------ processes
+    m.pr("tumour_growth", "tumour_alpha * N * ln(tumour_capacity_g / (N + mass_floor_g))", {"N": 1},
+         "growth_hypoxia", ["BG-13"], "Gompertz growth of the primary", refs=["Norton 1988 Cancer Res 48:7067"])
+    m.pr("tumour_killing", "ctl_kill_per_day * T_ln * (1 - phi_tumour) * N", {"N": -1}, "immune_suppression",
+         ["IMS-08", "IMS-09", "IMS-04", "THER-01"], "CD8+ T-cell killing of the primary, blocked by PD-L1 [38]")
+    m.pr("secretion_blood", "sec_per_g * (N * (1 - lymph_drainage_fraction) + met_mass)", {"E_tum": 1},
+         "secretion", ["IMS-06", "BG-10", "ANG-01", "ECM-15"],
+         "exosome release by primary and metastases into blood (more when hypoxic [50, 51])",
+         refs=["Chiu 2016 Small (60-65 exosomes/cell/h)"])
+    m.pr("secretion_lymph", "sec_per_g * N * lymph_drainage_fraction", {"B_tum_ln_target": 1}, "secretion",
+         ["IMS-06", "IMS-11"], "exosomes draining through lymphatics to the regional node")
+    for p in POPULATIONS:
+        m.pr(f"mps_clearance_{p}", f"exo_mps_clearance_per_day * (1 - spleen_clearance_fraction) * E_{p}",
+             {f"E_{p}": -1, f"D_{p}": 1}, "circulation_clearance", ["ORG-03"],
+             "fast plasma clearance by liver macrophages (phagocytosed exosomes are degraded)",
+             refs=["Takahashi 2013 J Biotechnol", "Kim 2019 Pharmaceutics 11:649", "Imai 2015 JEV"])
+        m.pr(f"spleen_clearance_{p}", f"exo_mps_clearance_per_day * spleen_clearance_fraction * E_{p}",
+             {f"E_{p}": -1, f"B_{p}_spleen": 1}, "circulation_clearance", ["ORG-03", "IMS-10"],
+             "clearance by splenic macrophages, where exosomal PD-L1 meets splenic T cells [38]",
+             refs=["Wiklander 2015 JEV (spleen among the main sites of EV uptake)"])
+        m.pr(f"spleen_turnover_{p}", f"bound_turnover_per_day * B_{p}_spleen", {f"B_{p}_spleen": -1, f"D_{p}": 1},
+             "circulation_clearance", ["ORG-03"], "degradation of exosomes in splenic macrophages")
+        for o in ORGANS:
+            for c in CELLS:
+                claims = ["ORG-03", "ORG-05", "ORG-11"]
+                if c == "target":
+                    claims += {"lung": ["ORG-09", "ORG-12", "ORG-06"], "liver": ["ORG-10", "ORG-13", "ORG-07"],
+                               "bone": [], "brain": ["ORG-17"], "ln": []}[o]
+                m.pr(f"uptake_{p}_{o}_{c}", f"k_{p}_{o}_{c} * E_{p}", {f"E_{p}": -1, f"B_{p}_{o}_{c}": 1},
+                     "organotropism", claims, f"flow-weighted uptake by {TARGET_CELLS[o] if c == 'target' else 'other cells'}"
+                     f" of the {ORGAN_NAMES[o]}")
+                m.pr(f"turnover_{p}_{o}_{c}", f"bound_turnover_per_day * B_{p}_{o}_{c}",
+                     {f"B_{p}_{o}_{c}": -1, f"D_{p}": 1}, "circulation_clearance", ["ORG-03"],
+                     "degradation of internalised exosomes")
+    for o in ORGANS:
+        m.pr(f"s100_{o}", _relax("s100_rate_per_day", f"(1 + s100_max_fold * src_{o})", f"S100_{o}"),
+             {f"S100_{o}": 1}, "inflammation",
+             ["INF-09", "INF-10", "INF-11"] + (["INF-03", "INF-04", "INF-05", "INF-06", "INF-07", "INF-08"]
+                                               if o == "lung" else ["INF-01", "INF-02"] if o == "liver" else []),
+             "integrin-bound exosomes activate Src and upregulate S100 genes [25]")
+        m.pr(f"permeability_{o}", _relax("perm_rate_per_day", f"(1 + perm_max_fold * leak_{o})", f"Perm_{o}"),
+             {f"Perm_{o}": 1}, "permeability_angiogenesis",
+             ["ANG-02", "ANG-10", "ANG-11", "ANG-15", "ANG-16", "ANG-24", "ANG-25"]
+             + (["ANG-13", "ANG-14"] if o == "lung" else []),
+             "vascular leakage within ~24 h of exosome exposure [19, 25, 56, 58]")
+        m.pr(f"angiogenesis_{o}", _relax("angio_rate_per_day", f"(1 + angio_max_fold * angsig_{o})", f"Ang_{o}"),
+             {f"Ang_{o}": 1}, "permeability_angiogenesis", ["ANG-01", "ANG-07", "ANG-08", "ANG-23", "BG-12"],
+             "angiogenesis by pro-angiogenic cargo [50-55, 58]")
+        m.pr(f"fibronectin_{o}", _relax("fn_rate_per_day", f"(1 + fn_max_fold * fnact_{o})", f"FN_{o}"),
+             {f"FN_{o}": 1}, "matrix_bmdc", ["ECM-20", "ECM-06"] if o == "liver" else ["ECM-02", "ECM-03", "ECM-18"],
+             "fibronectin deposition by activated stroma [64, 72]")
+        m.pr(f"bmdc_{o}", _relax("bmdc_rate_per_day", f"(1 + bmdc_max_fold * bmact_{o})", f"BMDC_{o}"),
+             {f"BMDC_{o}": 1}, "matrix_bmdc", ["ECM-21", "ECM-22", "ECM-23", "ECM-14", "INF-16", "ECM-17"],
+             "arrest of bone-marrow-derived macrophages/neutrophils [72, 2, 68, 69]")
+        m.pr(f"mdsc_{o}", _relax("mdsc_rate_per_day", f"(1 + mdsc_max_fold * mdact_{o})", f"MDSC_{o}"),
+             {f"MDSC_{o}": 1}, "immune_suppression",
+             ["IMS-13", "IMS-14", "IMS-15", "IMS-16", "IMS-17", "IMS-18", "IMS-26", "IMS-29"],
+             "recruitment of MDSC/TAM/TAN/Treg to the niche [5, 39-41]")
+        m.pr(f"surveillance_{o}", _relax("surveillance_rate_per_day", f"(1 + surveillance_max_fold * survsig_{o})",
+                                         f"Surv_{o}"),
+             {f"Surv_{o}": 1}, "immune_surveillance", ["SURV-01", "SURV-02", "SURV-03", "SURV-04"],
+             "patrolling monocytes and NK cells recruited by non-metastatic exosomes [49]")
+        m.pr(f"colonisation_{o}", f"seed_{o}", {f"Col_{o}": 1}, "dissemination_colonisation",
+             ["ORG-01", "ORG-02", "ORG-04", "BG-02", "ECM-27", "ANG-09", "ANG-17"]
+             + (["ANG-26"] if o == "liver" else ["ANG-27"] if o == "lung" else []),
+             "arrested CTCs extravasate (permeability) and survive (receptivity, immunity)",
+             refs=["Coumans 2013 Clin Exp Metastasis (1 metastasis per ~6e7 cells)"])
+        m.pr(f"seeding_mass_{o}", f"seed_{o} * cell_mass_g", {f"M_{o}": 1}, "dissemination_colonisation",
+             ["ORG-01"], "new metastases add their founding cell")
+        m.pr(f"metastasis_growth_{o}", f"tumour_alpha * M_{o} * ln(met_cap_{o} / (M_{o} + mass_floor_g))",
+             {f"M_{o}": 1}, "dissemination_colonisation", ["BG-01"],
+             "Gompertz growth of metastases (which release exosomes like the primary)")
+    m.pr("tgfb_liver", _relax("tgfb_rate_per_day", "(1 + tgfb_max_fold * mifsig)", "TGFb_liver"),
+         {"TGFb_liver": 1}, "matrix_bmdc", ["ECM-19", "ECM-09"], "exosomal MIF makes Kupffer cells release TGF-β [72]")
+    m.pr("tcell_spleen", "tcell_homeostasis_per_day * (immune_competence - T_spleen) + tcell_prolif_spleen * "
+         "T_spleen * (1 - T_spleen / tcell_max_fold) - tcell_apoptosis_per_day * phi_spleen * T_spleen",
+         {"T_spleen": 1}, "immune_suppression", ["IMS-08", "IMS-10", "IMS-03", "IMS-05", "IMS-23", "IMS-24", "IMS-25"],
+         "splenic CD8+ T cells: homeostasis, antigen-driven expansion, PD-L1 suppression and apoptosis [38]")
+    m.pr("tcell_ln", "tcell_homeostasis_per_day * (immune_competence - T_ln) + tcell_prolif_ln * "
+         "T_ln * (1 - T_ln / tcell_max_fold) - tcell_apoptosis_per_day * phi_ln * T_ln",
+         {"T_ln": 1}, "immune_suppression", ["IMS-11", "IMS-08", "IMS-22"],
+         "lymph-node CD8+ T cells, suppressed by exosomal PD-L1 drained to the node [38]")
+    m.pr("nk_function", _relax("nk_rate_per_day", "nk_target", "NK"), {"NK": 1}, "immune_suppression",
+         ["IMS-21"], "NK dysfunction under tumour exosomes [43, 44]")
+    m.pr("ctc_shedding", "ctc_shedding_per_g_per_day * (N + met_mass)", {"C": 1}, "dissemination_colonisation",
+         ["BG-02"], "tumour cells shed into blood in proportion to tumour mass",
+         refs=["Butler & Gullino 1975 Cancer Res 35:512"])
+    m.pr("ctc_loss", "ctc_loss_per_day * C", {"C": -1}, "dissemination_colonisation", ["BG-02"],
+         "CTCs arrest in capillaries or die (half-life 1-2.4 h)", refs=["Meng 2004 Clin Cancer Res"])
+    m.pr("injected_cell_loss", "ctc_loss_per_day * C_inj", {"C_inj": -1}, "dissemination_colonisation", ["BG-02"],
+         "injected tumour cells arrest in capillaries (same half-life as CTCs)")
+    return m

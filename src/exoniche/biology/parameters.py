@@ -1,0 +1,123 @@
+"""Parameters with value, unit and provenance, and parameter sets that can be printed and diffed.
+
+Values live in ``data/parameters.yaml`` (host-dependent values per physiology preset) and in the
+tumour presets; engine code never holds a literal parameter value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from importlib.resources import files
+from typing import Iterable, Iterator, Mapping
+
+import yaml
+
+from exoniche.errors import ModelError, ScenarioError, suggest
+
+PROVENANCE_KINDS = ("measured", "estimated", "calibrated", "scenario")
+PHYSIOLOGIES = ("mouse", "human")
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One model parameter.
+
+    ``kind`` is ``measured`` (source names the study), ``estimated`` (source gives the reasoning),
+    ``calibrated`` (source names the validation target it was fitted to) or ``scenario`` (set by the
+    experiment: a preset's value or a user's intervention; source says which).
+    """
+
+    name: str
+    value: float
+    unit: str
+    kind: str
+    source: str
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "value": self.value, "unit": self.unit, "kind": self.kind, "source": self.source}
+
+
+class ParameterSet(Mapping[str, Parameter]):
+    """An ordered, immutable collection of parameters; ``with_values`` returns a modified copy."""
+
+    def __init__(self, params: Iterable[Parameter]):
+        self._p: dict[str, Parameter] = {}
+        for p in params:
+            if p.kind not in PROVENANCE_KINDS:
+                raise ModelError(f"parameter {p.name}: provenance kind {p.kind!r} not in {PROVENANCE_KINDS}")
+            if not isinstance(p.value, (int, float)) or not math.isfinite(p.value):
+                raise ModelError(f"parameter {p.name}: value {p.value!r} is not a finite number")
+            if not p.unit or not p.source:
+                raise ModelError(f"parameter {p.name}: unit and source are required")
+            self._p[p.name] = p
+
+    def __getitem__(self, name: str) -> Parameter:
+        try:
+            return self._p[name]
+        except KeyError:
+            raise ModelError(f"unknown parameter {name!r}{suggest(name, self._p)}") from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._p)
+
+    def __len__(self) -> int:
+        return len(self._p)
+
+    def value(self, name: str) -> float:
+        return float(self[name].value)
+
+    def values(self) -> dict[str, float]:  # type: ignore[override]
+        return {k: float(p.value) for k, p in self._p.items()}
+
+    def with_values(self, changes: Mapping[str, float], source: str = "set by the user") -> "ParameterSet":
+        """Copy with some values replaced; unknown names and negative values are errors."""
+        out = dict(self._p)
+        for name, value in changes.items():
+            if name not in out:
+                raise ScenarioError(f"parameters.{name}: unknown parameter{suggest(name, out)}")
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ScenarioError(f"parameters.{name}: value {value!r} must be a finite number >= 0")
+            out[name] = replace(out[name], value=float(value), kind="scenario", source=source)
+        return ParameterSet(out.values())
+
+    def extended(self, extra: Iterable[Parameter]) -> "ParameterSet":
+        return ParameterSet([*self._p.values(), *extra])
+
+    def diff(self, other: "ParameterSet") -> list[dict]:
+        """Parameters whose value differs between two sets."""
+        rows = []
+        for name in sorted(set(self) | set(other)):
+            a = self._p.get(name)
+            b = other._p.get(name)
+            va = a.value if a else None
+            vb = b.value if b else None
+            if va != vb:
+                rows.append({"name": name, "a": va, "b": vb, "unit": (a or b).unit})
+        return rows
+
+    def to_records(self) -> list[dict]:
+        return [p.to_dict() for p in self._p.values()]
+
+
+@lru_cache(maxsize=1)
+def _raw_parameters() -> dict:
+    text = files("exoniche.biology").joinpath("data/parameters.yaml").read_text(encoding="utf-8")
+    return yaml.safe_load(text)
+
+
+def base_parameters(physiology: str = "human") -> ParameterSet:
+    """The model's own parameters for a physiology preset (``mouse`` or ``human``)."""
+    if physiology not in PHYSIOLOGIES:
+        raise ScenarioError(
+            f"host.physiology: unknown value {physiology!r}{suggest(physiology, PHYSIOLOGIES)}; "
+            f"allowed: {', '.join(PHYSIOLOGIES)}"
+        )
+    params = []
+    for name, entry in _raw_parameters().items():
+        value = entry["value"]
+        if isinstance(value, dict):
+            value = value[physiology]
+        params.append(Parameter(name, float(value), entry["unit"], entry["kind"], entry["source"]))
+    return ParameterSet(params)

@@ -1,0 +1,100 @@
+"""Tumour presets (cell lines as cargo profile + growth + shedding) and cargo profiles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib.resources import files
+from typing import Mapping
+
+import yaml
+
+from exoniche.errors import ScenarioError, suggest
+
+CARGO = ("itga6b4", "itga6b1", "itgavb5", "itgavb3", "pdl1", "mif", "mir105", "mir25", "vegf", "surveillance",
+         "mir21")  # fmt: skip
+# What users may call a cargo component (knockdown / overexpression targets) -> cargo keys affected.
+CARGO_ALIASES: dict[str, tuple[str, ...]] = {
+    "itgb4": ("itga6b4",),
+    "itga6b4": ("itga6b4",),
+    "itgb1": ("itga6b1",),
+    "itga6b1": ("itga6b1",),
+    "itga6": ("itga6b4", "itga6b1"),
+    "itgb5": ("itgavb5",),
+    "itgavb5": ("itgavb5",),
+    "itgb3": ("itgavb3",),
+    "itgavb3": ("itgavb3",),
+    "itgav": ("itgavb5", "itgavb3"),
+    "pdl1": ("pdl1",),
+    "mif": ("mif",),
+    "mir105": ("mir105",),
+    "mir25": ("mir25",),
+    "mir253p": ("mir25",),
+    "vegf": ("vegf",),
+    "surveillance": ("surveillance",),
+    "mir21": ("mir21",),
+}
+DRAINAGE = ("venous", "portal")
+
+
+@dataclass(frozen=True)
+class TumourPreset:
+    """A tumour line: cargo profile, drainage route, growth and shedding, with provenance."""
+
+    name: str
+    description: str
+    cancer_type: str
+    drainage: str
+    cargo: Mapping[str, float] = field(default_factory=dict)
+    secretion_per_cell_per_h: float = 60.0
+    doubling_time_days: float = 5.0
+    colonisation_potential: float = 1.0
+    provenance: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "description": self.description,
+            "cancer_type": self.cancer_type,
+            "drainage": self.drainage,
+            "cargo": dict(self.cargo),
+            "secretion_per_cell_per_h": self.secretion_per_cell_per_h,
+            "doubling_time_days": self.doubling_time_days,
+            "colonisation_potential": self.colonisation_potential,
+            "provenance": self.provenance,
+        }
+
+
+def cargo_keys(component: str) -> tuple[str, ...]:
+    """Map a user's cargo name ("ITGβ4", "miR-25-3p", "PD-L1") to model cargo keys."""
+    from exoniche.evidence import normalise  # upstream layer: allowed
+
+    key = normalise(component)
+    if key not in CARGO_ALIASES:
+        raise ScenarioError(
+            f"cargo: unknown component {component!r}{suggest(key, CARGO_ALIASES)}; "
+            f"allowed: {', '.join(sorted(CARGO_ALIASES))}"
+        )
+    return CARGO_ALIASES[key]
+
+
+@lru_cache(maxsize=1)
+def tumour_presets() -> dict[str, TumourPreset]:
+    text = files("exoniche.biology").joinpath("data/tumours.yaml").read_text(encoding="utf-8")
+    out = {}
+    for name, entry in yaml.safe_load(text).items():
+        cargo = {k: float(entry["cargo"].get(k, 0.0)) for k in CARGO}
+        unknown = set(entry["cargo"]) - set(CARGO)
+        if unknown or entry["drainage"] not in DRAINAGE:
+            raise ScenarioError(f"tumours.yaml {name}: bad cargo keys {unknown} or drainage {entry['drainage']!r}")
+        out[name] = TumourPreset(name=name, **{**entry, "cargo": cargo})
+    return out
+
+
+def tumour_preset(name: str) -> TumourPreset:
+    presets = tumour_presets()
+    if name not in presets:
+        raise ScenarioError(
+            f"tumour.preset: unknown value {name!r}{suggest(name, presets)}; allowed: {', '.join(presets)}"
+        )
+    return presets[name]

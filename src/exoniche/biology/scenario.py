@@ -1,0 +1,64 @@
+"""Scenario-level parameters: the values a tumour preset, a host and an experiment set.
+
+They are declared here (biology) because the mechanism's rate laws name them; the experiments layer
+chooses their values. Each carries provenance of kind ``scenario`` naming where its value came from.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from exoniche.biology.mechanism import SIGNAL_CARGO, ZIP_CODES
+from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters
+from exoniche.biology.presets import TumourPreset
+
+MODEL_CARGO = tuple(dict.fromkeys([c for c, _ in ZIP_CODES] + list(SIGNAL_CARGO)))
+IMMUNE_STATUS = {"immunocompetent": 1.0, "immunodeficient": 0.0}
+
+
+def cargo_parameters(population: str, cargo: Mapping[str, float], source: str) -> list[Parameter]:
+    return [
+        Parameter(f"cargo_{population}_{k}", float(cargo.get(k, 0.0)), "dimensionless", "scenario", source)
+        for k in MODEL_CARGO
+    ]
+
+
+def scenario_parameters(
+    physiology: str,
+    tumour: TumourPreset | None,
+    tumour_initial_g: float = 0.0,
+    tumour_cargo: Mapping[str, float] | None = None,
+    injected_cargo: Mapping[str, float] | None = None,
+    injected_source: str = "no injection",
+    immune_status: str = "immunocompetent",
+    release_factor: float = 1.0,
+    pd1_blockade: float = 0.0,
+    hypoxia_extra: float = 0.0,
+    ctc_route: str | None = None,
+) -> ParameterSet:
+    """Base parameters for the host plus the scenario's own (tumour preset, cargo, host status)."""
+    base = base_parameters(physiology)
+    tname = tumour.name if tumour else "no tumour"
+    route = ctc_route or (tumour.drainage if tumour else "venous")
+    extra = [
+        Parameter("tumour_initial_g", tumour_initial_g, "g", "scenario", "initial primary tumour mass"),
+        Parameter("tumour_doubling_time_days", tumour.doubling_time_days if tumour else 5.0, "day", "scenario",
+                  f"tumour preset {tname} (doubling at 1 mg)"),
+        Parameter("tumour_secretion_per_cell_per_h", tumour.secretion_per_cell_per_h if tumour else 0.0,
+                  "particles/cell/h", "scenario", f"tumour preset {tname}"),
+        Parameter("colonisation_potential", tumour.colonisation_potential if tumour else 1.0, "dimensionless",
+                  "scenario", f"tumour preset {tname}: intrinsic metastatic potential"),
+        Parameter("release_factor", release_factor, "dimensionless", "scenario",
+                  "exosome release relative to untreated (Rab27a knockdown / GW4869 lower it)"),
+        Parameter("hypoxia_extra", hypoxia_extra, "dimensionless", "scenario",
+                  "imposed hypoxic fraction on top of size-driven hypoxia (0 = none)"),
+        Parameter("immune_competence", IMMUNE_STATUS[immune_status], "dimensionless", "scenario",
+                  f"host immune status: {immune_status} (T-cell pool present = 1, absent = 0)"),
+        Parameter("pd1_blockade", pd1_blockade, "dimensionless", "scenario",
+                  "fraction of PD-1 blocked by anti-PD-1 / anti-PD-L1 antibody"),
+        Parameter("ctc_route_portal", 1.0 if route == "portal" else 0.0, "dimensionless", "scenario",
+                  f"CTC drainage route: {route}"),
+    ]
+    extra += cargo_parameters("tum", tumour_cargo or (tumour.cargo if tumour else {}), f"tumour preset {tname}")
+    extra += cargo_parameters("inj", injected_cargo or {}, injected_source)
+    return base.extended(extra)

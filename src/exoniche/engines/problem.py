@@ -1,0 +1,47 @@
+"""What every engine receives: a mechanism, parameter values, times and discrete events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from exoniche.biology.mechanism import Mechanism
+from exoniche.biology.parameters import ParameterSet
+from exoniche.errors import ScenarioError
+
+
+@dataclass(frozen=True)
+class Event:
+    """At ``time`` (day), set ``species`` to ``value`` or add ``amount``, or scale it by ``factor``."""
+
+    time: float
+    species: str
+    amount: float = 0.0
+    factor: float = 1.0
+    label: str = ""
+
+    def apply(self, value: float) -> float:
+        return value * self.factor + self.amount
+
+
+@dataclass
+class Problem:
+    mechanism: Mechanism
+    params: ParameterSet
+    t_end: float
+    output_times: np.ndarray | None = None
+    events: list[Event] = field(default_factory=list)
+    rtol: float = 1e-6
+    label: str = ""
+
+    def times(self) -> np.ndarray:
+        if self.t_end <= 0 or not np.isfinite(self.t_end):
+            raise ScenarioError(f"duration_days: {self.t_end!r} must be a positive number of days")
+        if self.output_times is None:
+            n = int(np.ceil(self.t_end)) + 1
+            return np.linspace(0.0, self.t_end, max(n, 2))
+        t = np.asarray(self.output_times, dtype=float)
+        if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0) or t[0] < 0 or t[-1] > self.t_end + 1e-12:
+            raise ScenarioError(f"output_times: must increase strictly within 0..{self.t_end} days")
+        return t

@@ -1,0 +1,41 @@
+"""Read-outs of a simulated experiment: uptake as % of dose, cell-type shares, niche indices, T cells."""
+
+from __future__ import annotations
+
+import numpy as np
+import xarray as xr
+
+from exoniche.biology.mechanism import CELLS, ORGANS
+from exoniche.errors import ScenarioError, suggest
+
+
+def _organ(organ: str) -> str:
+    if organ not in ORGANS:
+        raise ScenarioError(f"organ: unknown value {organ!r}{suggest(organ, ORGANS)}; allowed: {', '.join(ORGANS)}")
+    return organ
+
+
+def at(ds: xr.Dataset, var: str, day: float) -> float:
+    """Value of a variable at a day (linear interpolation between output times)."""
+    return float(np.interp(day, ds["time"].values, ds[var].values))
+
+
+def uptake_percent_dose(ds: xr.Dataset, organ: str, day: float, dose_gp: float, population: str = "inj") -> float:
+    """Exosomes retained in an organ as % of the injected dose."""
+    organ = _organ(organ)
+    return 100.0 * sum(at(ds, f"B_{population}_{organ}_{c}", day) for c in CELLS) / dose_gp
+
+
+def target_cell_share(ds: xr.Dataset, organ: str, day: float, population: str = "inj") -> float:
+    """Fraction of an organ's retained exosomes that sit in its target cell type."""
+    organ = _organ(organ)
+    target = at(ds, f"B_{population}_{organ}_target", day)
+    total = sum(at(ds, f"B_{population}_{organ}_{c}", day) for c in CELLS)
+    return target / total if total > 0 else float("nan")
+
+
+def mean_over(ds: xr.Dataset, var: str, t0: float, t1: float) -> float:
+    """Time average of a variable between two days (trapezoid)."""
+    t = ds["time"].values
+    mask = (t >= t0) & (t <= t1)
+    return float(np.trapezoid(ds[var].values[mask], t[mask]) / (t[mask][-1] - t[mask][0]))

@@ -1,0 +1,141 @@
+"""Experiment operations at the Python level, turned into an engine ``Problem``.
+
+An :class:`Experiment` says what a biologist does: which host, which tumour (and its cargo
+knockdowns/overexpressions), which exosomes are injected when and at what dose, tumour-cell
+challenges, secretion block, immune status, checkpoint blockade, imposed hypoxia, and for how long.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+
+from exoniche import biology
+from exoniche.biology.presets import CARGO
+from exoniche.engines import Event, Problem
+from exoniche.errors import ScenarioError
+
+ROUTES = ("venous", "portal")
+
+
+def _nonneg(field_name: str, value, allow_zero: bool = True) -> float:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        raise ScenarioError(f"{field_name}: {value!r} is not a number") from None
+    if not math.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ScenarioError(f"{field_name}: {value!r} must be a finite number {'>=' if allow_zero else '>'} 0")
+    return v
+
+
+def modify_cargo(base: Mapping[str, float], changes: Mapping[str, float], where: str) -> dict[str, float]:
+    """Multiply cargo components by factors: ``{"ITGβ4": 0.1}`` knocks down, ``{"ITGβ4": 5}`` overexpresses."""
+    out = {k: float(base.get(k, 0.0)) for k in CARGO}
+    for component, factor in changes.items():
+        f = _nonneg(f"{where}.{component}", factor)
+        for key in biology.cargo_keys(component):
+            out[key] *= f
+    return out
+
+
+def knockdown(residual: float | None = None) -> float:
+    """Residual factor of an shRNA knockdown (parameter ``knockdown_residual`` unless given)."""
+    if residual is None:
+        return biology.base_parameters("mouse").value("knockdown_residual")
+    return residual
+
+
+@dataclass
+class Injection:
+    """IV injection of exosomes from a line (``source`` preset) at ``times`` (days).
+
+    Give the dose in ``dose_ug`` (protein; converted with ``particles_per_ug``) or ``dose_particles``.
+    ``cargo_changes`` multiplies cargo components of the source (knockdown / overexpression).
+    """
+
+    source: str
+    times: tuple[float, ...] = (0.0,)
+    dose_ug: float | None = 10.0
+    dose_particles: float | None = None
+    cargo_changes: Mapping[str, float] = field(default_factory=dict)
+    custom_cargo: Mapping[str, float] | None = None
+
+    def cargo(self) -> dict[str, float]:
+        base = self.custom_cargo if self.custom_cargo is not None else biology.tumour_preset(self.source).cargo
+        return modify_cargo(base, self.cargo_changes, "injection.cargo_changes")
+
+    def dose_gp(self, particles_per_ug: float) -> float:
+        if self.dose_particles is not None:
+            return _nonneg("injection.dose_particles", self.dose_particles) / 1e9
+        return _nonneg("injection.dose_ug", self.dose_ug) * particles_per_ug
+
+
+@dataclass
+class CellChallenge:
+    """Tumour cells injected into the circulation (tail vein = venous, intrasplenic/portal = portal)."""
+
+    time: float
+    cells: float
+    route: str = "venous"
+
+
+@dataclass
+class Experiment:
+    physiology: str = "mouse"
+    tumour: str | None = None
+    tumour_initial_g: float = 0.0
+    tumour_cargo_changes: Mapping[str, float] = field(default_factory=dict)
+    injection: Injection | None = None
+    challenge: CellChallenge | None = None
+    duration_days: float = 28.0
+    output_times: np.ndarray | None = None
+    immune_status: str = "immunocompetent"
+    release_factor: float = 1.0
+    pd1_blockade: float = 0.0
+    hypoxia_extra: float = 0.0
+    parameter_changes: Mapping[str, float] = field(default_factory=dict)
+    label: str = ""
+
+    def parameters(self) -> biology.ParameterSet:
+        if self.immune_status not in biology.IMMUNE_STATUS:
+            raise ScenarioError(f"host.immune_status: unknown value {self.immune_status!r}; allowed: "
+                                f"{', '.join(biology.IMMUNE_STATUS)}")
+        tumour = biology.tumour_preset(self.tumour) if self.tumour else None
+        if tumour is None and self.tumour_initial_g > 0:
+            raise ScenarioError("tumour.initial_g: a tumour mass needs a tumour preset")
+        tcargo = modify_cargo(tumour.cargo, self.tumour_cargo_changes, "tumour.cargo_changes") if tumour else None
+        inj = self.injection
+        for name in ("release_factor", "hypoxia_extra", "pd1_blockade"):
+            v = _nonneg(name, getattr(self, name))
+            if name == "hypoxia_extra" and v > 1:
+                raise ScenarioError(f"{name}: {v} must lie in 0..1")
+            if name == "pd1_blockade" and v >= 1:
+                raise ScenarioError(f"{name}: {v} must lie in 0..0.999 (fraction of PD-1 blocked)")
+        route = self.challenge.route if self.challenge else None
+        if route is not None and route not in ROUTES:
+            raise ScenarioError(f"challenge.route: unknown value {route!r}; allowed: {', '.join(ROUTES)}")
+        params = biology.scenario_parameters(
+            self.physiology, tumour, _nonneg("tumour.initial_g", self.tumour_initial_g), tcargo,
+            inj.cargo() if inj else None, f"injected {inj.source} exosomes" if inj else "no injection",
+            self.immune_status, self.release_factor, self.pd1_blockade, self.hypoxia_extra, route)
+        return params.with_values(self.parameter_changes) if self.parameter_changes else params
+
+    def problem(self) -> Problem:
+        params = self.parameters()
+        events = []
+        if self.injection:
+            dose = self.injection.dose_gp(params.value("particles_per_ug"))
+            for t in self.injection.times:
+                t = _nonneg("injection.times", t)
+                if t >= self.duration_days:
+                    raise ScenarioError(f"injection.times: day {t} is not before the end (day {self.duration_days})")
+                events.append(Event(t, "E_inj", amount=dose, label=f"inject {self.injection.source}"))
+        if self.challenge:
+            c = self.challenge
+            events.append(Event(_nonneg("challenge.time", c.time), "C_inj", amount=_nonneg("challenge.cells", c.cells),
+                                label="tumour-cell challenge"))
+        return Problem(biology.mechanism(), params, _nonneg("duration_days", self.duration_days, False),
+                       self.output_times, events, label=self.label)
