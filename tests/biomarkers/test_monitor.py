@@ -18,7 +18,7 @@ SERIES = Path(__file__).resolve().parent / "followup_data" / "monitor_series.csv
 
 
 def test_rcv_matches_fokkema_worked_values():
-    # sigma = sqrt(ln(CV^2 + 1)); CV_A = 5 %, CV_I = 15 %: total sigma 0.15766, RCV +54.7 % / -35.4 %
+    # sigma = sqrt(ln(CV^2 + 1)); CV_A = 5 %, CV_I = 15 %: total sigma 0.15766, RCV +54.7 % / -35.3 %
     sa, si = math.sqrt(math.log(1.0025)), math.sqrt(math.log(1.0225))
     r = mon.reference_change_value(0.05, 0.15)
     assert r.sigma == pytest.approx(math.hypot(sa, si), rel=1e-12)

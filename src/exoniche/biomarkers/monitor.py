@@ -376,7 +376,7 @@ class PatientMonitor:
         return write_report(self, Path(out_dir))
 
 
-def _alerts_for(patient: str, m: MarkerMonitor, alpha: float) -> list[Alert]:
+def _alerts_for(patient: str, m: MarkerMonitor, alpha: float, unit: str = "days") -> list[Alert]:
     out = []
     up, down = m.rcv.up, m.rcv.down
     for i in range(1, m.time.size):
@@ -431,7 +431,7 @@ def _alerts_for(patient: str, m: MarkerMonitor, alpha: float) -> list[Alert]:
                 "rising_trend",
                 "warning",
                 float(m.value[-1]),
-                f"{m.marker} doubling every {tr.doubling_time:.3g} (95% CI {lo:.3g} to {hi:.3g})",
+                f"{m.marker} doubling every {tr.doubling_time:.3g} {unit} (95% CI {lo:.3g} to {hi:.3g})",
             )
         )
     cp = m.change
@@ -581,7 +581,7 @@ def monitor_patient(
         nxt = personal_threshold(logs, pop) if pop else None
         cp = change_point(t, logs, rcv.sigma)
         m = MarkerMonitor(marker, t, v, rows, rcv, cv_source, trend, pop, thresholds, nxt, cp)
-        m.alerts = _alerts_for(pid, m, alpha)
+        m.alerts = _alerts_for(pid, m, alpha, time_unit)
         results[marker] = m
     return PatientMonitor(pid, results, time_unit, src)
 
