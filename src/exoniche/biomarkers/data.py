@@ -270,8 +270,10 @@ def binary_outcome(
     if len(levels) > 2:
         counts = labels.value_counts()
         listing = ", ".join(f"{lev!r} ({counts[lev]})" for lev in levels[:10])
+        rarest = counts.idxmin()
         raise DataError(
-            f"{src}: outcome column {col!r} has {len(levels)} levels ({listing}); it must have two"
+            f"{src}: outcome column {col!r} has {len(levels)} levels ({listing}); it must have two "
+            f"({rarest!r} is at {describe_rows(df, labels.index[labels == rarest])})"
         )
     if positive is None:
         if set(levels) <= {"0", "1"}:
@@ -343,7 +345,7 @@ def check_unique_ids(df: pd.DataFrame, col: str | Sequence[str], source: str | N
     if dup.any():
         first = df.loc[dup, cols].iloc[0]
         same = df.index[(df[cols] == first.to_numpy()).all(axis=1)]
-        what = ", ".join(f"{c}={first[c]!r}" for c in cols)
+        what = ", ".join(f"{c}={_plain(first[c])!r}" for c in cols)
         n = int(df.loc[dup, cols].drop_duplicates().shape[0])
         raise DataError(
             f"{_source(df, source)}: duplicated id {what} at {describe_rows(df, same)}"
@@ -355,8 +357,15 @@ def check_not_constant(values: pd.Series, name: str, source: str = "table") -> N
     """Raise DataError when a marker takes a single value (it cannot separate anything)."""
     uniq = pd.unique(values.dropna())
     if len(uniq) <= 1:
-        what = f"the single value {uniq[0]!r}" if len(uniq) else "no values"
+        what = "no values"
+        if len(uniq):
+            what = f"the single value {_plain(uniq[0])!r}"
         raise DataError(f"{source}: marker {name!r} is constant ({what} on all {len(values)} rows)")
+
+
+def _plain(value: object) -> object:
+    """numpy scalar -> Python scalar, so that messages read 6, not np.int64(6)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_policy(missing: str) -> None:

@@ -15,6 +15,7 @@ DATA_HELP = "Measurement table: CSV, TSV, Parquet or Excel (.xlsx), one row per 
 OUTCOME_HELP = "Column with the reference standard (two levels)."
 POSITIVE_HELP = "Level of --outcome that marks a case (default: 1 or True for 0/1 or boolean columns)."
 MISSING_HELP = "What to do with missing cells: 'error' (report them by row) or 'drop' (complete cases)."
+ID_HELP = "Sample id column, checked for duplicates."
 DIRECTION_HELP = (
     "'auto' (pROC's median rule), '<' (cases higher) or '>' (cases lower); quote it in the shell."
 )
@@ -26,12 +27,18 @@ def _markers(values: list[str] | None) -> list[str]:
 
 
 def _load(
-    data: Path, outcome: str, positive: str | None, markers: list[str], missing: str, sheet: str | None
+    data: Path,
+    outcome: str,
+    positive: str | None,
+    markers: list[str],
+    missing: str,
+    sheet: str | None,
+    id_col: str | None = None,
 ):
     from exoniche.biomarkers.data import outcome_and_markers, read_table
 
     df = read_table(data, sheet=sheet)
-    y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing)
+    y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing, id_col)
     return df, y, X
 
 
@@ -76,6 +83,7 @@ def roc_command(
         0, "--bootstrap", help="Also a stratified bootstrap CI with this many resamples."
     ),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap."),
+    id_col: str = typer.Option(None, "--id", help=ID_HELP),
     partial: str = typer.Option(
         None, "--partial", help="Partial AUC range, e.g. '1,0.8' (specificity 80-100 %)."
     ),
@@ -98,7 +106,7 @@ def roc_command(
     markers = _markers(marker)
     bounds = _parse_partial(partial)
     if sample is None:
-        _, y, X = _load(data, outcome, positive, markers, missing, sheet)
+        _, y, X = _load(data, outcome, positive, markers, missing, sheet, id_col)
         rocs = [roc(y, X[m].to_numpy(), direction=direction, name=m) for m in markers]
         comparisons = compare_all(rocs, paired=True)
     else:
@@ -201,6 +209,7 @@ def cutpoint_command(
     missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
     out: Path = typer.Option(None, "--out", help="Write the STARD table as CSV to this file."),
+    id_col: str = typer.Option(None, "--id", help=ID_HELP),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Cut-points with Se, Sp, PPV, NPV (exact CIs), LR+/LR- and the 2x2 table: a STARD-style table."""
@@ -208,7 +217,7 @@ def cutpoint_command(
     from exoniche.biomarkers.roc import roc
 
     markers = _markers(marker)
-    _, y, X = _load(data, outcome, positive, markers, missing, sheet)
+    _, y, X = _load(data, outcome, positive, markers, missing, sheet, id_col)
     cuts = []
     for m in markers:
         r = roc(y, X[m].to_numpy(), direction=direction, name=m)
@@ -244,7 +253,7 @@ def panel_command(
     folds: int = typer.Option(5, "--folds", help="Stratified K-fold cross-validation."),
     repeats: int = typer.Option(5, "--repeats", help="Repeats of the K-fold split."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fold split (same seed, same numbers)."),
-    id_col: str = typer.Option(None, "--id", help="Sample id column (checked for duplicates, not a marker)."),
+    id_col: str = typer.Option(None, "--id", help=ID_HELP + " Never used as a marker."),
     top: int = typer.Option(20, "--top", help="Panels shown, plotted and written to JSON."),
     missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
     plot: Path = typer.Option(None, "--plot", help="Write a forest plot of the top panels as PNG."),
