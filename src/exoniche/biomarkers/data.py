@@ -270,10 +270,10 @@ def binary_outcome(
     if len(levels) > 2:
         counts = labels.value_counts()
         listing = ", ".join(f"{lev!r} ({counts[lev]})" for lev in levels[:10])
-        rarest = counts.idxmin()
+        odd = labels[~labels.isin(counts.nlargest(2).index)]  # rows beyond the two main levels
         raise DataError(
             f"{src}: outcome column {col!r} has {len(levels)} levels ({listing}); it must have two "
-            f"({rarest!r} is at {describe_rows(df, labels.index[labels == rarest])})"
+            f"({', '.join(map(repr, sorted(odd.unique())))} at {describe_rows(df, odd.index)})"
         )
     if positive is None:
         if set(levels) <= {"0", "1"}:
