@@ -63,6 +63,23 @@ def delong_cov(v10: np.ndarray, v01: np.ndarray) -> np.ndarray:
     return np.atleast_2d(np.cov(v10, ddof=1)) / m + np.atleast_2d(np.cov(v01, ddof=1)) / n
 
 
+def _tie_groups(cases: np.ndarray, controls: np.ndarray):
+    """One sort of all scores: distinct values (ascending), cases and controls per value, each one's value index."""
+    m = cases.size
+    scores = np.concatenate([cases, controls])
+    order = np.argsort(scores)
+    ordered = scores[order]
+    new = np.empty(ordered.size, dtype=bool)
+    new[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=new[1:])
+    group = np.empty(ordered.size, dtype=np.int64)
+    group[order] = np.cumsum(new) - 1
+    values = ordered[new]
+    n_case = np.bincount(group[:m], minlength=values.size)
+    n_ctrl = np.bincount(group[m:], minlength=values.size)
+    return values, n_case, n_ctrl, group[:m], group[m:]
+
+
 def auto_direction(cases: np.ndarray, controls: np.ndarray) -> str:
     """pROC's rule: '<' when median(controls) <= median(cases), else '>'."""
     return "<" if np.median(controls) <= np.median(cases) else ">"
@@ -98,8 +115,17 @@ class ROC:
     response: np.ndarray | None = field(default=None, repr=False)  # for paired tests: same subjects?
 
     def __post_init__(self) -> None:
-        sign = 1.0 if self.direction == "<" else -1.0
-        self.v10, self.v01 = placements(sign * self.cases, sign * self.controls)
+        values, n_case, n_ctrl, g_case, g_ctrl = _tie_groups(self.cases, self.controls)
+        if self.direction == ">":  # mirror the scores: the same formulas then hold for both directions
+            values, n_case, n_ctrl = -values[::-1], n_case[::-1], n_ctrl[::-1]
+            g_case, g_ctrl = values.size - 1 - g_case, values.size - 1 - g_ctrl
+        self._groups = (values, n_case, n_ctrl)
+        m, n = self.cases.size, self.controls.size
+        ctrl_below = np.cumsum(n_ctrl) - n_ctrl
+        case_above = m - np.cumsum(n_case)
+        # Sun & Xu placements from the tie groups of a single sort: ties count 1/2
+        self.v10 = ((ctrl_below + 0.5 * n_ctrl) / n)[g_case]
+        self.v01 = ((case_above + 0.5 * n_case) / m)[g_ctrl]
         self.auc = float(np.mean(self.v10))
         self.var = float(delong_cov(self.v10, self.v01)[0, 0])
         half = _z(self.conf_level) * np.sqrt(self.var)
@@ -119,14 +145,13 @@ class ROC:
     @cached_property
     def _curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """pROC's curve: thresholds -Inf, midpoints between distinct values, Inf (reversed for '>')."""
-        sign = 1.0 if self.direction == "<" else -1.0
-        cases, controls = np.sort(sign * self.cases), np.sort(sign * self.controls)
-        values = np.unique(np.concatenate([cases, controls]))
+        values, n_case, n_ctrl = self._groups
         thresholds = np.concatenate([[-np.inf], (values[:-1] + values[1:]) / 2, [np.inf]])
-        # at the threshold just below values[i]: cases >= values[i] are positive
-        tp = np.append(cases.size - np.searchsorted(cases, values, "left"), 0)
-        tn = np.append(np.searchsorted(controls, values, "left"), controls.size)
-        return sign * thresholds, tp / cases.size, tn / controls.size
+        # at the threshold just below values[i]: cases >= values[i] are called positive
+        tp = np.append(self.cases.size - (np.cumsum(n_case) - n_case), 0)
+        tn = np.append(np.cumsum(n_ctrl) - n_ctrl, self.controls.size)
+        sign = 1.0 if self.direction == "<" else -1.0
+        return sign * thresholds, tp / self.cases.size, tn / self.controls.size
 
     @property
     def thresholds(self) -> np.ndarray:
@@ -298,10 +323,10 @@ def roc(
             f"{name}: outcome and score must be 1-D of the same length, got {y_arr.shape} and {s.shape}"
         )
     if y_arr.dtype != bool:
-        levels = set(np.unique(y_arr).tolist())
-        if not levels <= {0, 1}:
-            raise DataError(f"{name}: outcome must be bool or 0/1, got levels {sorted(map(str, levels))}")
-        y_arr = y_arr.astype(bool)
+        if not np.all((y_arr == 0) | (y_arr == 1)):
+            levels = sorted(map(str, np.unique(y_arr).tolist()))
+            raise DataError(f"{name}: outcome must be bool or 0/1, got levels {levels}")
+        y_arr = y_arr == 1
     if not np.all(np.isfinite(s)):
         raise DataError(f"{name}: score has {int(np.sum(~np.isfinite(s)))} missing or infinite values")
     cases, controls = s[y_arr], s[~y_arr]
