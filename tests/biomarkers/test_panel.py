@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from itertools import pairwise
 
 import numpy as np
 import pandas as pd
@@ -93,7 +94,7 @@ def test_greedy_path():
     res = panels(y, X, max_size=4, method="greedy", repeats=1, seed=0, min_gain=0.0)
     steps = [s["panel"] for s in res.greedy_path]
     assert len(steps) >= 2
-    for prev, nxt in zip(steps, steps[1:], strict=False):
+    for prev, nxt in pairwise(steps):
         assert set(prev.split("+")) < set(nxt.split("+"))
     assert len(res.table) < 8 + 28 + 56  # far fewer than exhaustive
 

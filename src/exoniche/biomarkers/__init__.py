@@ -28,3 +28,7 @@ from exoniche.biomarkers.survival import (  # noqa: F401
     logrank_test,
     time_dependent_auc,
 )
+from exoniche.biomarkers.roc import ROC, ROCTest, compare_all, plot_rocs, roc, roc_test  # noqa: F401
+from exoniche.biomarkers.cutpoint import Cutpoint, clopper_pearson, cutpoint, stard_table  # noqa: F401
+from exoniche.biomarkers.panel import PanelResult, fit_panel, panels  # noqa: F401
+from exoniche.biomarkers.response import ResponseResult, response_from_long, treatment_response  # noqa: F401

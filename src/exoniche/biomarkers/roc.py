@@ -130,7 +130,9 @@ class ROC:
         self.var = float(delong_cov(self.v10, self.v01)[0, 0])
         half = _z(self.conf_level) * np.sqrt(self.var)
         self.ci = (
-            (max(0.0, self.auc - half), min(1.0, self.auc + half)) if np.isfinite(half) else (np.nan, np.nan)
+            (max(0.0, self.auc - float(half)), min(1.0, self.auc + float(half)))
+            if np.isfinite(half)
+            else (np.nan, np.nan)
         )
 
     @property
