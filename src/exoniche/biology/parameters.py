@@ -68,7 +68,8 @@ class ParameterSet(Mapping[str, Parameter]):
     def value(self, name: str) -> float:
         return float(self[name].value)
 
-    def values(self) -> dict[str, float]:  # type: ignore[override]
+    def numbers(self) -> dict[str, float]:
+        """Parameter name -> value (float)."""
         return {k: float(p.value) for k, p in self._p.items()}
 
     def with_values(self, changes: Mapping[str, float], source: str = "set by the user") -> "ParameterSet":

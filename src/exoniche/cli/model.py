@@ -1,31 +1,154 @@
-"""Model commands: simulate, validate, export, params, model."""
+"""Model commands: simulate, validate, params, model (export lives in cli/export.py)."""
 
 from __future__ import annotations
 
-import typer
+from pathlib import Path
 
-from exoniche import evidence
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from exoniche.cli._common import JSON_OPTION_HELP, console, err_console, print_json
+
+
+def _progress(json_: bool) -> Progress:
+    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                    TimeElapsedColumn(), console=err_console, disable=json_, transient=False)
 
 
 def register(app: typer.Typer) -> None:
     @app.command()
-    def simulate(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
-        """Simulate the default scenario (for now: an overview of the evidence base)."""
-        result = evidence.stats()
+    def simulate(
+        tumour: str = typer.Option("4175-LuT", "--tumour", help="Tumour preset (see `exoniche params --presets`)."),
+        physiology: str = typer.Option("human", "--physiology", help="Host physiology: human or mouse."),
+        initial_g: float = typer.Option(10.0, "--initial-g", help="Primary tumour mass at day 0 (g)."),
+        days: float = typer.Option(180.0, "--days", help="Duration (days)."),
+        immune_status: str = typer.Option("immunocompetent", "--immune-status",
+                                          help="immunocompetent or immunodeficient."),
+        replicates: int = typer.Option(200, "--replicates", help="Stochastic metastasis replicates."),
+        seed: int = typer.Option(20190339, "--seed", help="Random seed (same seed, same numbers)."),
+        out: Path = typer.Option(Path("runs/simulate"), "--out", help="Run folder to write."),
+        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    ) -> None:
+        """Simulate one tumour-bearing host: niche formation per organ and metastasis risk (default:
+        4175-LuT lung-tropic breast tumour, human host, 180 days)."""
+        from exoniche.errors import ScenarioError
+        from exoniche.experiments.setup import Experiment
+        from exoniche.experiments.simulate import simulate as run_simulation
+        from exoniche.io.report import write_run
+
+        if replicates < 1:
+            raise ScenarioError(f"--replicates: {replicates} must be at least 1")
+        exp = Experiment(physiology=physiology, tumour=tumour, tumour_initial_g=initial_g, duration_days=days,
+                         immune_status=immune_status)
+        exp.problem()  # validate inputs before any work
+        with _progress(json_) as bar:
+            task = bar.add_task("deterministic niche + stochastic metastasis", total=1.0)
+            sim = run_simulation(exp, replicates=replicates, seed=seed,
+                                 progress=lambda f: bar.update(task, completed=f))
+            bar.update(task, completed=1.0)
+        paths = write_run(sim, out)
         if json_:
-            print_json(result)
+            print_json({**sim.summary, "run": paths})
+            return
+        s = sim.summary
+        console.print(f"[bold]{tumour}[/] in a {physiology} host, {days:g} days, {replicates} replicates "
+                      f"(seed {seed}): primary {initial_g:g} -> {s['tumour_final_g']:.3g} g")
+        table = Table(title="Per organ")
+        for col in ("organ", "uptake share", "S100", "perm.", "FN", "BMDC", "MDSC", "exp. mets",
+                    "P(seeded)", "P(detectable)", "median day first det."):
+            table.add_column(col, justify="right" if col != "organ" else "left")
+        for r in s["organs"]:
+            n = r["niche"]
+            med = r["median_day_first_detectable"]
+            table.add_row(r["organ_name"], f"{100 * r['uptake_share']:.1f} %", f"{n['S100']:.2f}", f"{n['Perm']:.2f}",
+                          f"{n['FN']:.2f}", f"{n['BMDC']:.2f}", f"{n['MDSC']:.2f}", f"{r['expected_metastases']:.3g}",
+                          f"{r['p_metastasis_seeded']:.2f}", f"{r['p_metastasis_detectable']:.2f}",
+                          "not reached" if med is None else f"{med:.0f}")
+        console.print(table)
+        console.print(f"report: {paths['report']}")
+
+    @app.command()
+    def validate(
+        ids: list[str] = typer.Option(None, "--id", help="Only these targets (repeatable), e.g. --id V3."),
+        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    ) -> None:
+        """Run validation targets V1-V16 (DESIGN.md §3); exit 1 if any fails."""
+        from exoniche.experiments.validation import TARGETS, validate as run_validation
+
+        chosen = ids or list(TARGETS)
+        with _progress(json_) as bar:
+            task = bar.add_task("validation", total=len(chosen))
+            checks = run_validation(chosen, progress=lambda k, n, i: bar.update(task, completed=k,
+                                                                               description=f"validation {i}"))
+        failed = [c.id for c in checks if not c.passed]
+        if json_:
+            print_json({"n": len(checks), "passed": len(checks) - len(failed), "failed": failed,
+                        "targets": [c.to_dict() for c in checks]})
         else:
-            console.print(f"evidence base: {result['n_claims']} claims")
-            for section, n in result["sections"].items():
-                console.print(f"  {section:28s} {n}")
+            table = Table(title="Validation targets")
+            for col in ("id", "experiment", "measured", "expected", "tolerance", "result"):
+                table.add_column(col, overflow="fold")
+            for c in checks:
+                table.add_row(c.id, c.description, f"{c.measured:.3g}", c.expected, c.tolerance,
+                              "[green]pass[/]" if c.passed else "[red]FAIL[/]")
+            console.print(table)
+        if failed:
+            raise typer.Exit(1)
 
-    from exoniche.cli._common import pending
+    @app.command()
+    def params(
+        physiology: str = typer.Option("human", "--physiology", help="human or mouse values."),
+        tumour: str = typer.Option("4175-LuT", "--tumour", help="Tumour preset for the scenario parameters."),
+        presets: bool = typer.Option(False, "--presets", help="List the tumour presets instead."),
+        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    ) -> None:
+        """List every model parameter: name, value, unit, provenance kind and source."""
+        from exoniche import biology
+        from exoniche.experiments.setup import Experiment
 
-    for name, doc in {
-        "validate": "Run validation targets V1-V16 (not implemented yet).",
-        "params": "List every model parameter (not implemented yet).",
-        "model": "Print the mechanism (not implemented yet).",
-        "export": "Export the model, e.g. as SBML (not implemented yet).",
-    }.items():
-        app.command(name=name, context_settings={"ignore_unknown_options": True})(pending(name, doc))
+        if presets:
+            items = [p.to_dict() for p in biology.tumour_presets().values()]
+            if json_:
+                print_json({"presets": items})
+            else:
+                table = Table("preset", "cancer type", "drainage", "description")
+                for p in items:
+                    table.add_row(p["name"], p["cancer_type"], p["drainage"], p["description"])
+                console.print(table)
+            return
+        records = Experiment(physiology=physiology, tumour=tumour).parameters().to_records()
+        if json_:
+            print_json({"physiology": physiology, "tumour": tumour, "n": len(records), "parameters": records})
+            return
+        table = Table(title=f"{len(records)} parameters ({physiology} host, {tumour})")
+        for col in ("name", "value", "unit", "kind", "source"):
+            table.add_column(col, overflow="fold")
+        for r in records:
+            table.add_row(r["name"], f"{r['value']:.4g}", r["unit"], r["kind"], r["source"])
+        console.print(table)
+
+    @app.command()
+    def model(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+        """Print the mechanism: species, and every process as a reaction with its rate law and cited claims."""
+        from exoniche import biology
+
+        m = biology.mechanism()
+        if json_:
+            print_json({
+                "species": [s.__dict__ for s in m.species],
+                "expressions": [e.__dict__ for e in m.expressions],
+                "processes": [{**p.__dict__, "reaction": p.reaction()} for p in m.processes],
+            })
+            return
+        console.print(f"[bold]{len(m.species)} species, {len(m.processes)} processes, "
+                      f"{len(m.expressions)} named expressions[/]")
+        for hallmark in biology.HALLMARKS:
+            procs = [p for p in m.processes if p.hallmark == hallmark]
+            if not procs:
+                continue
+            console.print(f"\n[bold underline]{hallmark.replace('_', ' ')}[/] ({len(procs)} processes)")
+            for p in procs:
+                refs = f"; {'; '.join(p.refs)}" if p.refs else ""
+                console.print(f"  [cyan]{p.name}[/]: {p.reaction()}   rate = {p.rate}", highlight=False)
+                console.print(f"      {p.description}  [claims {', '.join(p.claims)}{refs}]", highlight=False)

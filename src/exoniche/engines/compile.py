@@ -51,7 +51,7 @@ class Compiled:
     scales: np.ndarray
 
     def param_vector(self, params: ParameterSet) -> list[float]:
-        values = params.values()
+        values = params.numbers()
         try:
             return [values[name] for name in self.parameters]
         except KeyError as exc:

@@ -63,7 +63,7 @@ def run(problem: Problem, *, seed=None, replicates: int = 100, progress=None, co
     comp = compiled or compile_mechanism(problem.mechanism, problem.params)
     fine = deterministic.run(_fine_problem(problem), compiled=comp)
     fine = add_expressions(fine, comp, problem.params, ["tumour_alpha"] + [f"met_cap_{o}" for o in ORGANS])
-    pv = problem.params.values()
+    pv = problem.params.numbers()
     times = fine["time"].values
     children = np.random.SeedSequence(seed).spawn(replicates)
     shape = (replicates, len(ORGANS))

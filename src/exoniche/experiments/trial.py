@@ -17,7 +17,6 @@ from exoniche import biology
 
 PRE_DAYS = 30.0
 TREAT_DAYS = 84.0
-BLOCKADE = 0.95  # anti-PD-1 occupancy of PD-1 at therapeutic doses (estimate)
 RECIST_PR_MASS = 0.7**3
 
 
@@ -46,9 +45,9 @@ def anti_pd1_trial(n: int, seed: int, preset: str = "melanoma-metastatic") -> di
         # therapy from day 30: rerun with blockade after the pre-treatment phase
         pre_exp = Experiment(**{**exp.__dict__, "duration_days": PRE_DAYS, "output_times": np.array([0.0, PRE_DAYS])})
         ds_pre = run(pre_exp.problem())
-        pv = params.values()
+        pv = params.numbers()
         pre[i] = at(ds_pre, "E_tum", PRE_DAYS) * pv["cargo_tum_pdl1"] / pv["plasma_volume_ml"]
-        treat = Experiment(**{**exp.__dict__, "duration_days": TREAT_DAYS, "pd1_blockade": BLOCKADE,
+        treat = Experiment(**{**exp.__dict__, "duration_days": TREAT_DAYS, "pd1_blockade": pv["anti_pd1_occupancy"],
                               "output_times": np.array([0.0, TREAT_DAYS])})
         tprob = treat.problem()
         # continue from the pre-treatment end state

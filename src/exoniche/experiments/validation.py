@@ -128,7 +128,7 @@ def v8() -> Check:
     def level(preset):
         exp = Experiment(physiology="human", tumour=preset, tumour_initial_g=5.0, duration_days=30.0)
         ds = run(exp.problem())
-        pv = exp.parameters().values()
+        pv = exp.parameters().numbers()
         return at(ds, "E_tum", 30.0) * pv["cargo_tum_pdl1"] / pv["plasma_volume_ml"]
 
     met, prim = level("melanoma-metastatic"), level("melanoma-primary")

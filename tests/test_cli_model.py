@@ -1,0 +1,64 @@
+"""simulate, validate, params and model on the command line."""
+
+from __future__ import annotations
+
+import json
+
+
+def test_simulate_json_writes_a_complete_run_folder(cli, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, err = cli("simulate", "--replicates", "20", "--days", "60", "--out", out, "--json")
+    assert code == 0, err
+    doc = json.loads(stdout)
+    assert [o["organ"] for o in doc["organs"]] == ["lung", "liver", "bone", "brain", "ln"]
+    assert abs(sum(o["uptake_share"] for o in doc["organs"]) - 1) < 1e-9
+    lung = doc["organs"][0]
+    assert lung["uptake_share"] == max(o["uptake_share"] for o in doc["organs"])  # lung-tropic default
+    for name in ("parameters.json", "meta.json", "trajectories.parquet", "replicates.parquet", "report.html",
+                 "exosomes_tumour.png", "niche_indices.png", "metastasis_risk.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert json.loads((out / "meta.json").read_text())["seed"] == 20190339
+    assert "data:image/png;base64" in (out / "report.html").read_text()
+
+
+def test_simulate_same_seed_same_numbers(cli, tmp_path):
+    runs = []
+    for k in range(2):
+        code, stdout, _ = cli("simulate", "--replicates", "30", "--days", "60", "--seed", "5",
+                              "--out", tmp_path / f"r{k}", "--json")
+        doc = json.loads(stdout)
+        doc.pop("run")
+        runs.append(doc)
+    assert runs[0] == runs[1]
+
+
+def test_simulate_bad_input_exits_2(cli, tmp_path):
+    for args, word in ((("--tumour", "4175LuT"), "4175-LuT"), (("--initial-g", "-1"), "initial_g"),
+                       (("--physiology", "rat"), "physiology"), (("--replicates", "0"), "replicates")):
+        code, out, err = cli("simulate", *args, "--out", tmp_path / "x")
+        assert code == 2 and word in err and "Traceback" not in err, (args, err)
+
+
+def test_validate_json_one_target(cli_json):
+    doc = cli_json("validate", "--id", "V3")
+    assert doc["n"] == 1 and doc["targets"][0]["id"] == "V3" and doc["targets"][0]["passed"]
+    assert set(doc["targets"][0]) >= {"id", "description", "measured", "expected", "tolerance", "passed"}
+
+
+def test_validate_unknown_id_exits_2(cli):
+    code, _, err = cli("validate", "--id", "V99")
+    assert code == 2 and "V99" in err
+
+
+def test_params_json_every_parameter_has_unit_and_provenance(cli_json):
+    doc = cli_json("params", "--physiology", "mouse")
+    assert doc["n"] == len(doc["parameters"]) > 100
+    for p in doc["parameters"]:
+        assert p["unit"] and p["kind"] in ("measured", "estimated", "calibrated", "scenario") and p["source"]
+
+
+def test_model_json_lists_processes_with_claims(cli_json):
+    doc = cli_json("model")
+    assert len(doc["processes"]) > 50
+    assert all(p["claims"] for p in doc["processes"])
+    assert any(p["name"] == "tgfb_liver" and "ECM-19" in p["claims"] for p in doc["processes"])

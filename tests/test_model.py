@@ -1,0 +1,177 @@
+"""The whole-body mechanism and its engines: structure, provenance, conservation, positivity, seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exoniche import biology, engines, evidence
+from exoniche.errors import ModelError, ScenarioError
+from exoniche.experiments.readouts import uptake_percent_dose
+from exoniche.experiments.setup import CellChallenge, Experiment, Injection
+
+HOST_AND_TUMOUR = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=10.0, duration_days=180.0)
+
+
+def test_every_process_cites_existing_claims():
+    known = {c.id for c in evidence.load_claims()}
+    for p in biology.mechanism().processes:
+        assert p.claims, p.name
+        assert set(p.claims) <= known, (p.name, set(p.claims) - known)
+
+
+def test_all_hallmarks_of_the_design_are_model_terms():
+    hallmarks = {p.hallmark for p in biology.mechanism().processes}
+    assert hallmarks == set(biology.HALLMARKS)
+
+
+def test_every_parameter_has_unit_and_provenance():
+    for phys in ("mouse", "human"):
+        params = Experiment(physiology=phys, tumour="B16-F10").parameters()
+        for name, p in params.items():
+            assert p.unit and p.source, name
+            assert p.kind in ("measured", "estimated", "calibrated", "scenario"), name
+    calibrated = [p for p in biology.base_parameters("human").values() if p.kind == "calibrated"]
+    assert all("V" in p.source for p in calibrated)  # names the target it was fitted to
+
+
+def test_claim_citations_feed_the_evidence_gap_report():
+    result = evidence.stats(cited_by=biology.claim_citations())
+    assert result["n_claims_used_by_model"] >= 60
+    assert result["unknown_claim_ids_cited"] == []
+
+
+def test_exosome_mass_balance_after_injections():
+    exp = Experiment(injection=Injection("4175-LuT", times=(0.0, 1.5, 3.0), dose_ug=10.0), duration_days=5.0)
+    prob = exp.problem()
+    ds = engines.run(prob)
+    dose_gp = 10.0 * prob.params.value("particles_per_ug")
+    names = [s for s in ds.data_vars if s.startswith(("E_inj", "B_inj", "D_inj"))]
+    total = sum(ds[s].values for s in names)
+    t = ds["time"].values
+    expected = dose_gp * ((t >= 0).astype(int) + (t >= 1.5) + (t >= 3.0))
+    np.testing.assert_allclose(total, expected, rtol=1e-5)
+
+
+def test_tumour_exosome_mass_balance_against_integrated_secretion():
+    exp = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.2, duration_days=10.0,
+                     output_times=np.linspace(0, 10, 401))
+    prob = exp.problem()
+    comp = engines.compile_mechanism(prob.mechanism, prob.params)
+    ds = engines.run(prob)
+    from exoniche.engines.result import add_expressions
+
+    ds = add_expressions(ds, comp, prob.params, ["sec_per_g", "met_mass"])
+    secreted = np.concatenate([[0.0], np.cumsum(np.diff(ds["time"].values) * 0.5 * (
+        (ds["sec_per_g"] * (ds["N"] + ds["met_mass"])).values[1:]
+        + (ds["sec_per_g"] * (ds["N"] + ds["met_mass"])).values[:-1]))])
+    names = [s for s in ds.data_vars if s.startswith(("E_tum", "B_tum", "D_tum"))]
+    total = sum(ds[s].values for s in names)
+    np.testing.assert_allclose(total[1:], secreted[1:], rtol=1e-3)
+
+
+def test_amounts_stay_non_negative_and_finite():
+    ds = engines.run(HOST_AND_TUMOUR.problem())
+    for name in ds.data_vars:
+        v = ds[name].values
+        assert np.all(np.isfinite(v)) and np.all(v >= 0), name
+
+
+def test_solver_converges_with_tighter_tolerance():
+    prob = HOST_AND_TUMOUR.problem()
+    a = engines.run(prob)
+    prob.rtol = 1e-9
+    b = engines.run(prob)
+    for name in a.data_vars:
+        scale = max(np.abs(b[name].values).max(), 1e-12)
+        assert np.abs(a[name].values - b[name].values).max() / scale < 1e-3, name
+
+
+def test_stochastic_engine_is_reproducible_and_seed_dependent():
+    prob = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=28.0).problem()
+    a = engines.run(prob, "stochastic", seed=7, replicates=50)
+    b = engines.run(prob, "stochastic", seed=7, replicates=50)
+    c = engines.run(prob, "stochastic", seed=8, replicates=50)
+    assert np.array_equal(a["met_count"].values, b["met_count"].values)
+    assert np.array_equal(np.nan_to_num(a["first_detectable_day"].values, nan=-1),
+                          np.nan_to_num(b["first_detectable_day"].values, nan=-1))
+    assert not np.array_equal(a["met_burden_g"].values, c["met_burden_g"].values)
+
+
+def test_stochastic_counts_match_expected_colonies():
+    prob = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=28.0).problem()
+    ds = engines.run(prob, "stochastic", seed=1, replicates=400)
+    mean = ds["met_count"].values.mean(axis=0)
+    expected = np.array([ds[f"Col_{o}"].values[-1] for o in biology.ORGANS])
+    sd = np.sqrt(expected / 400)
+    assert np.all(np.abs(mean - expected) < 5 * sd + 1e-9)
+
+
+def test_most_runs_of_a_small_tumour_seed_nothing():
+    prob = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=0.01, duration_days=180.0).problem()
+    ds = engines.run(prob, "stochastic", seed=3, replicates=300)
+    seeded_any = (ds["met_count"].values.sum(axis=1) > 0).mean()
+    assert seeded_any < 0.5
+
+
+def test_immunodeficient_host_has_no_t_cells():
+    ds = engines.run(Experiment(tumour="B16-F10", tumour_initial_g=0.01, duration_days=14.0,
+                                immune_status="immunodeficient").problem())
+    assert ds["T_spleen"].values.max() == 0 and ds["T_ln"].values.max() == 0
+    competent = engines.run(Experiment(tumour="B16-F10", tumour_initial_g=0.01, duration_days=14.0).problem())
+    assert ds["N"].values[-1] > competent["N"].values[-1]
+
+
+def test_tumour_cell_challenge_seeds_first_capillary_bed():
+    venous = engines.run(Experiment(challenge=CellChallenge(0.0, 1e5, "venous"), duration_days=2.0).problem())
+    portal = engines.run(Experiment(challenge=CellChallenge(0.0, 1e5, "portal"), duration_days=2.0).problem())
+    assert venous["Col_lung"].values[-1] > venous["Col_liver"].values[-1]
+    assert portal["Col_liver"].values[-1] > portal["Col_lung"].values[-1]
+
+
+def test_dose_in_particles_equals_dose_in_ug():
+    ppu = biology.base_parameters("mouse").value("particles_per_ug")
+    a = engines.run(Experiment(injection=Injection("4175-LuT", dose_ug=10.0), duration_days=1.0).problem())
+    b = engines.run(Experiment(injection=Injection("4175-LuT", dose_ug=None, dose_particles=10.0 * ppu * 1e9),
+                               duration_days=1.0).problem())
+    assert uptake_percent_dose(a, "lung", 1.0, 10 * ppu) == pytest.approx(uptake_percent_dose(b, "lung", 1.0, 10 * ppu))
+
+
+@pytest.mark.parametrize(
+    "kwargs, field",
+    [
+        (dict(tumour="4175LuT"), "tumour.preset"),
+        (dict(tumour="4175-LuT", tumour_initial_g=-1.0), "tumour.initial_g"),
+        (dict(injection=Injection("4175-LuT", dose_ug=-5.0)), "injection.dose_ug"),
+        (dict(injection=Injection("4175-LuT", times=(40.0,))), "injection.times"),
+        (dict(injection=Injection("4175-LuT", cargo_changes={"ITGB9": 0.1})), "cargo"),
+        (dict(physiology="rat"), "host.physiology"),
+        (dict(immune_status="nude"), "host.immune_status"),
+        (dict(pd1_blockade=1.0), "pd1_blockade"),
+        (dict(challenge=CellChallenge(0.0, 1e5, "arterial")), "challenge.route"),
+        (dict(duration_days=0.0), "duration_days"),
+        (dict(parameter_changes={"not_a_parameter": 1.0}), "parameters.not_a_parameter"),
+    ],
+)
+def test_bad_experiment_input_names_the_field(kwargs, field):
+    with pytest.raises(ScenarioError) as info:
+        Experiment(**kwargs).problem()
+    assert field in str(info.value)
+
+
+def test_unknown_organ_readout_is_named():
+    ds = engines.run(Experiment(injection=Injection("4175-LuT"), duration_days=1.0).problem())
+    with pytest.raises(ScenarioError, match="organ"):
+        uptake_percent_dose(ds, "kidney", 1.0, 50.0)
+
+
+def test_unknown_engine_is_named():
+    with pytest.raises(ScenarioError, match="engine"):
+        engines.run(HOST_AND_TUMOUR.problem(), "gillespie")
+
+
+def test_event_on_unknown_species_is_an_error():
+    prob = HOST_AND_TUMOUR.problem()
+    prob.events.append(engines.Event(1.0, "X_unknown", amount=1.0))
+    with pytest.raises(ModelError, match="X_unknown"):
+        engines.run(prob)
