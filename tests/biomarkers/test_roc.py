@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exoniche.biomarkers import roc as roc_mod
-from exoniche.biomarkers.roc import plot_rocs, roc, roc_test
+
+from exoniche.biomarkers.roc import delong_cov, placements, plot_rocs, roc, roc_test
 from exoniche.errors import DataError
 
 REF = __import__("pathlib").Path(__file__).resolve().parents[1] / "reference"
@@ -137,11 +137,11 @@ def test_fast_delong_equals_kernel_definition():
     rng = np.random.default_rng(1)
     cases = rng.integers(0, 6, size=(3, 40)).astype(float)
     controls = rng.integers(0, 6, size=(3, 55)).astype(float)
-    v10, v01 = roc_mod.placements(cases, controls)
+    v10, v01 = placements(cases, controls)
     psi = (cases[:, :, None] > controls[:, None, :]) + 0.5 * (cases[:, :, None] == controls[:, None, :])
     np.testing.assert_allclose(v10, psi.mean(axis=2), atol=1e-12)
     np.testing.assert_allclose(v01, psi.mean(axis=1), atol=1e-12)
-    cov = roc_mod.delong_cov(v10, v01)
+    cov = delong_cov(v10, v01)
     expected = np.cov(psi.mean(axis=2)) / 40 + np.cov(psi.mean(axis=1)) / 55
     np.testing.assert_allclose(cov, expected, atol=1e-14)
 
