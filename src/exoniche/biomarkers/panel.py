@@ -170,16 +170,19 @@ class PanelResult:
             _, ax = plt.subplots(figsize=(6.4, 0.28 * len(rows) + 1.4), dpi=150)
         colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
         pos = np.arange(len(rows))
-        for size in sorted(rows["size"].unique()):
-            sel = (rows["size"] == size).to_numpy()
+        auc, low, high = (rows[c].to_numpy(dtype=float) for c in ("oof_auc", "oof_ci_low", "oof_ci_high"))
+        sizes = rows["size"].to_numpy()
+        for size in sorted(set(sizes.tolist())):
+            sel = sizes == size
             ax.errorbar(
-                rows["oof_auc"][sel], pos[sel],
-                xerr=[rows["oof_auc"][sel] - rows["oof_ci_low"][sel], rows["oof_ci_high"][sel] - rows["oof_auc"][sel]],
+                auc[sel], pos[sel], xerr=[auc[sel] - low[sel], high[sel] - auc[sel]],
                 fmt="o", ms=4, lw=1, capsize=2, color=colours[(size - 1) % len(colours)],
                 label=f"{size} marker{'s' if size > 1 else ''}",
             )  # fmt: skip
         best_single = self.table.loc[self.table["size"] == 1, "oof_auc"].max()
-        ax.axvline(best_single, ls="--", lw=0.8, color="0.5", label=f"best single marker ({best_single:.3f})")
+        ax.axvline(
+            float(best_single), ls="--", lw=0.8, color="0.5", label=f"best single marker ({best_single:.3f})"
+        )
         ax.set_yticks(pos, rows["panel"], fontsize=7)
         ax.set_xlabel(f"Cross-validated AUC ({self.repeats}× {self.folds}-fold, out-of-fold, 95% DeLong CI)")
         ax.set_title(
