@@ -175,3 +175,22 @@ def test_event_on_unknown_species_is_an_error():
     prob.events.append(engines.Event(1.0, "X_unknown", amount=1.0))
     with pytest.raises(ModelError, match="X_unknown"):
         engines.run(prob)
+
+
+def test_parameter_event_switches_therapy_on_mid_run():
+    base = Experiment(physiology="mouse", tumour="B16-F10", tumour_initial_g=0.05, duration_days=20.0)
+    untreated = engines.run(base.problem())
+    prob = base.problem()
+    prob.events.append(engines.ParameterEvent(10.0, "chemo_kill_per_day", 0.5, "chemotherapy from day 10"))
+    treated = engines.run(prob)
+    t = untreated["time"].values
+    before = t <= 10
+    np.testing.assert_allclose(treated["N"].values[before], untreated["N"].values[before], rtol=1e-9)
+    assert treated["N"].values[-1] < 0.5 * untreated["N"].values[-1]
+
+
+def test_parameter_event_on_unused_parameter_is_an_error():
+    prob = HOST_AND_TUMOUR.problem()
+    prob.events.append(engines.ParameterEvent(1.0, "not_used_anywhere", 1.0))
+    with pytest.raises(ModelError, match="not_used_anywhere"):
+        engines.run(prob)

@@ -138,6 +138,8 @@ def build_mechanism() -> Mechanism:
             m.sp(f"{idx}_{o}", "fold", o, f"{desc}, fold over the healthy {ORGAN_NAMES[o]}", "1", 1.0)
         m.sp(f"Col_{o}", "colonies", o, f"expected number of metastases seeded in the {ORGAN_NAMES[o]}", "0", 1.0)
         m.sp(f"M_{o}", "g", o, f"metastatic tumour mass in the {ORGAN_NAMES[o]} (mean field)", "0", 1e-3)
+    m.sp("Resist", "fraction", "primary", "chemoresistant fraction of tumour cells (exosome-transferred ΔNp73 [102])",
+         "0", 1.0)
     m.sp("TGFb_liver", "fold", "liver", "Kupffer-cell TGF-β, fold over healthy liver", "1", 1.0)
     m.sp("T_spleen", "fold", "spleen", "CD8+ T cells in spleen, fold over healthy host", "immune_competence", 1.0)
     m.sp("T_ln", "fold", "ln", "CD8+ T cells in regional lymph node, fold over healthy host", "immune_competence",
@@ -161,7 +163,7 @@ def build_mechanism() -> Mechanism:
         m.ex(f"mass_{o}", f"organ_mass_{o}_g", "g", f"{ORGAN_NAMES[o]} mass")
     for p in POPULATIONS:
         for o in ORGANS:
-            zips = [f"integrin_{cg}_{org} * cargo_{p}_{cg}" for cg, org in ZIP_CODES if org == o]
+            zips = [f"integrin_{cg}_{org} * cargo_{p}_{cg} * (1 - block_{cg})" for cg, org in ZIP_CODES if org == o]
             m.ex(f"k_{p}_{o}_target", f"uptake_rate_scale * flow_share_{o} * (uptake_basal_target_{o} + "
                  f"{' + '.join(zips) if zips else '0'})", "1/day",
                  f"uptake of {p} exosomes by {TARGET_CELLS[o]}s: flow share x (basal + integrin zip codes) [25]")
@@ -181,25 +183,25 @@ def build_mechanism() -> Mechanism:
             terms = [f"B_{p}_{o}_{c} * {cargo_of.get((p, k), f'cargo_{p}_{k}')}" for p in POPULATIONS for c in cells]
             m.ex(f"load_{k}_{o}", f"{_sum(terms)} / mass_{o}", "Gp/g", f"{k}-weighted exosome load per g {o}")
         leak = "leak_weight_mir105 * load_mir105_{o} + leak_weight_mir25 * load_mir25_{o} + " \
-               "leak_weight_vegf * load_vegf_{o}".format(o=o)
+               "leak_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block)".format(o=o)
         m.ex(f"leak_{o}", f"({leak}) / (({leak}) + leak_half_gp_per_g)", "dimensionless",
              "pro-permeability signal: miR-105 [56], miR-25-3p [58], VEGF-like cargo [50, 51]")
-        ang = f"angio_weight_vegf * load_vegf_{o} + angio_weight_mir25 * load_mir25_{o}"
+        ang = f"angio_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block) + angio_weight_mir25 * load_mir25_{o}"
         m.ex(f"angsig_{o}", f"({ang}) / (({ang}) + angio_half_gp_per_g)", "dimensionless",
              "pro-angiogenic signal: VEGF/CA9/E-cadherin [50-55], miR-25-3p [58]")
-        act = f"(TGFb_liver - 1)" if o == "liver" else f"(S100_{o} - 1)"
+        act = f"(TGFb_liver - 1) * (1 - tgfb_block)" if o == "liver" else f"(S100_{o} - 1)"
         m.ex(f"fnact_{o}", f"{act} / ({act} + fn_half_activation)", "dimensionless",
              "stromal activation driving fibronectin: Kupffer TGF-β on stellate cells [72] (liver), "
              "activated S100A4+ fibroblasts [64] (other organs)")
         bm = f"((FN_{o} - 1) + bmdc_weight_s100 * (S100_{o} - 1) + bmdc_weight_hypoxia * hypoxia)"
-        m.ex(f"bmact_{o}", f"{bm} / ({bm} + bmdc_half_activation)", "dimensionless",
+        m.ex(f"bmact_{o}", f"(1 - ccl2_block) * {bm} / ({bm} + bmdc_half_activation)", "dimensionless",
              "BMDC arrest on fibronectin [72], S100A8/A9 chemoattraction [65], hypoxia G-CSF/VEGF [68, 69]")
         md = f"((S100_{o} - 1) + (BMDC_{o} - 1))"
         m.ex(f"mdact_{o}", f"{md} / ({md} + mdsc_half_activation)", "dimensionless",
              "suppressive-cell recruitment by inflammation and BMDCs [5, 39-41]")
         m.ex(f"survsig_{o}", f"load_surveillance_{o} / (load_surveillance_{o} + surveillance_half_gp_per_g)",
              "dimensionless", "non-metastatic exosome signal recruiting patrolling monocytes / NK [49]")
-    m.ex("mifsig", "load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
+    m.ex("mifsig", "(1 - mif_block) * load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
          "MIF delivered to Kupffer cells [72]")
     m.ex("conc_tum", "E_tum / plasma_volume_ml", "Gp/mL", "tumour-derived exosome concentration in plasma")
     m.ex("conc_pdl1", f"(E_tum * cargo_tum_pdl1 + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
@@ -220,9 +222,11 @@ def build_mechanism() -> Mechanism:
     m.ex("dc_maturation", "1 / (1 + conc_tum / dc_impairment_half_gp_per_ml)", "dimensionless",
          "DC maturation impaired by tumour exosomes [45]")
     m.ex("antigen", "N / (N + antigen_half_g)", "dimensionless", "tumour antigen presented in draining nodes")
-    m.ex("tcell_prolif_spleen", "tcell_prolif_per_day * antigen * dc_maturation * (1 - phi_spleen)", "1/day",
+    m.ex("tcell_prolif_spleen", "tcell_prolif_per_day * (1 + hdaci_boost) * antigen * dc_maturation * "
+         "(1 - phi_spleen)", "1/day",
          "CD8+ T-cell proliferation rate in spleen, suppressed by exosomal PD-L1 [38]")
-    m.ex("tcell_prolif_ln", "tcell_prolif_per_day * antigen * dc_maturation * (1 - phi_ln)", "1/day",
+    m.ex("tcell_prolif_ln", "tcell_prolif_per_day * (1 + hdaci_boost) * antigen * dc_maturation * (1 - phi_ln)",
+         "1/day",
          "CD8+ T-cell proliferation rate in the lymph node [38]")
     m.ex("nk_target", "1 / (1 + conc_tum / nk_impairment_half_gp_per_ml)", "dimensionless",
          "NK function under tumour exosomes [43, 44]")
@@ -254,6 +258,14 @@ def build_mechanism() -> Mechanism:
     # ------------------------------------------------------------------ processes
     m.pr("tumour_growth", "tumour_alpha * N * ln(tumour_capacity_g / (N + mass_floor_g))", {"N": 1},
          "growth_hypoxia", ["BG-13"], "Gompertz growth of the primary", refs=["Norton 1988 Cancer Res 48:7067"])
+    m.ex("chemo_effect", "chemo_kill_per_day * (1 - Resist)", "1/day",
+         "chemotherapy kill rate, lowered by the resistant fraction [102]")
+    m.pr("chemotherapy", "chemo_effect * N", {"N": -1}, "growth_hypoxia", ["THER-08", "THER-12"],
+         "cytotoxic chemotherapy of the primary (e.g. oxaliplatin)")
+    m.pr("resistance_transfer", "chemo_resistance_rate * conc_tum * cargo_tum_resistance * (1 - Resist) "
+         "* (chemo_kill_per_day / (chemo_kill_per_day + chemo_reference_kill_per_day))",
+         {"Resist": 1}, "growth_hypoxia", ["THER-12", "THER-11", "THER-08"],
+         "exosomes of resistant cells transfer ΔNp73 and oxaliplatin resistance to sensitive cells under therapy [102]")
     m.pr("tumour_killing", "ctl_kill_per_day * T_ln * (1 - phi_tumour) * N", {"N": -1}, "immune_suppression",
          ["IMS-08", "IMS-09", "IMS-04", "THER-01"], "CD8+ T-cell killing of the primary, blocked by PD-L1 [38]")
     m.pr("secretion_blood", "sec_per_g * (N * (1 - lymph_drainage_fraction) + met_mass)", {"E_tum": 1},
@@ -291,7 +303,8 @@ def build_mechanism() -> Mechanism:
              ["INF-09", "INF-10", "INF-11"] + (["INF-03", "INF-04", "INF-05", "INF-06", "INF-07", "INF-08"]
                                                if o == "lung" else ["INF-01", "INF-02"] if o == "liver" else []),
              "integrin-bound exosomes activate Src and upregulate S100 genes [25]")
-        m.pr(f"permeability_{o}", _relax("perm_rate_per_day", f"(1 + perm_max_fold * leak_{o})", f"Perm_{o}"),
+        m.pr(f"permeability_{o}", _relax("perm_rate_per_day", f"(1 + perm_max_fold * leak_{o} + "
+                                         f"mmp_perm_weight * fnact_{o} * (1 - mmp_block))", f"Perm_{o}"),
              {f"Perm_{o}": 1}, "permeability_angiogenesis",
              ["ANG-02", "ANG-10", "ANG-11", "ANG-15", "ANG-16", "ANG-24", "ANG-25"]
              + (["ANG-13", "ANG-14"] if o == "lung" else []),
@@ -320,6 +333,8 @@ def build_mechanism() -> Mechanism:
              refs=["Coumans 2013 Clin Exp Metastasis (1 metastasis per ~6e7 cells)"])
         m.pr(f"seeding_mass_{o}", f"seed_{o} * cell_mass_g", {f"M_{o}": 1}, "dissemination_colonisation",
              ["ORG-01"], "new metastases add their founding cell")
+        m.pr(f"metastasis_chemo_{o}", f"chemo_effect * M_{o}", {f"M_{o}": -1}, "growth_hypoxia", ["THER-12"],
+             "chemotherapy of metastases")
         m.pr(f"metastasis_growth_{o}", f"tumour_alpha * M_{o} * ln(met_cap_{o} / (M_{o} + mass_floor_g))",
              {f"M_{o}": 1}, "dissemination_colonisation", ["BG-01"],
              "Gompertz growth of metastases (which release exosomes like the primary)")

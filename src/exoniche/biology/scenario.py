@@ -12,7 +12,18 @@ from exoniche.biology.mechanism import SIGNAL_CARGO, ZIP_CODES
 from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters
 from exoniche.biology.presets import TumourPreset
 
-MODEL_CARGO = tuple(dict.fromkeys([c for c, _ in ZIP_CODES] + list(SIGNAL_CARGO)))
+MODEL_CARGO = tuple(dict.fromkeys([c for c, _ in ZIP_CODES] + list(SIGNAL_CARGO) + ["resistance"]))
+# Intervention parameters: 0 = no intervention. Experiments switch them on and off over time.
+INTERVENTIONS = {
+    "anti_vegf_block": "fraction of exosomal VEGF-like signalling neutralised by anti-VEGF",
+    "tgfb_block": "fraction of Kupffer TGF-β signalling to stellate cells blocked (anti-TGF-β)",
+    "mif_block": "fraction of exosomal MIF activity blocked (MIF inhibitor)",
+    "ccl2_block": "fraction of CCL2-driven BMDC recruitment blocked (anti-CCL2) [81]",
+    "mmp_block": "fraction of MMP activity blocked (MMP inhibitor) [57, 64]",
+    "hdaci_boost": "relative boost of CD8+ T-cell priming by an HDAC inhibitor (with anti-PD-1) [37]",
+    "chemo_kill_per_day": "chemotherapy kill rate of sensitive tumour cells (1/day)",
+    **{f"block_{c}": f"fraction of exosomal {c} blocked by an integrin-blocking antibody [25]" for c, _ in ZIP_CODES},
+}
 IMMUNE_STATUS = {"immunocompetent": 1.0, "immunodeficient": 0.0}
 
 
@@ -59,6 +70,8 @@ def scenario_parameters(
         Parameter("ctc_route_portal", 1.0 if route == "portal" else 0.0, "dimensionless", "scenario",
                   f"CTC drainage route: {route}"),
     ]
+    extra += [Parameter(name, 0.0, "1/day" if name.endswith("per_day") else "dimensionless", "scenario",
+                        f"intervention off: {text}") for name, text in INTERVENTIONS.items()]
     extra += cargo_parameters("tum", tumour_cargo or (tumour.cargo if tumour else {}), f"tumour preset {tname}")
     extra += cargo_parameters("inj", injected_cargo or {}, injected_source)
     return base.extended(extra)

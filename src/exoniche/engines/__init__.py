@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from exoniche.engines import deterministic, stochastic
 from exoniche.engines.compile import compile_mechanism
-from exoniche.engines.problem import Event, Problem
+from exoniche.engines.problem import Event, ParameterEvent, Problem
 from exoniche.errors import ScenarioError, suggest
 
 ENGINES = {deterministic.NAME: deterministic.run, stochastic.NAME: stochastic.run}
@@ -20,4 +20,4 @@ def run(problem: Problem, engine: str = "deterministic", **kwargs):
     return ENGINES[engine](problem, **kwargs)
 
 
-__all__ = ["ENGINES", "Event", "Problem", "compile_mechanism", "run"]
+__all__ = ["ENGINES", "Event", "ParameterEvent", "Problem", "compile_mechanism", "run"]

@@ -6,7 +6,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from exoniche.engines.compile import compile_mechanism
-from exoniche.engines.problem import Problem
+from exoniche.engines.problem import Event, ParameterEvent, Problem
 from exoniche.engines.result import trajectory_dataset
 from exoniche.errors import ModelError
 
@@ -32,11 +32,18 @@ def run(problem: Problem, *, seed=None, replicates: int = 1, progress=None, comp
     comp = compiled or compile_mechanism(mech, params)
     p = comp.param_vector(params)
     t_out = problem.times()
-    y0 = np.array(comp.initial(p), dtype=float)
     idx = {s: i for i, s in enumerate(comp.species)}
+    pidx = {name: i for i, name in enumerate(comp.parameters)}
     for e in problem.events:
-        if e.species not in idx:
-            raise ModelError(f"event {e.label or e}: unknown species {e.species!r}")
+        if isinstance(e, ParameterEvent):
+            if e.parameter not in pidx:
+                raise ModelError(f"event {e.label or e}: parameter {e.parameter!r} is not used by the mechanism")
+        elif not isinstance(e, Event) or e.species not in idx:
+            raise ModelError(f"event {getattr(e, 'label', '') or e}: unknown species {getattr(e, 'species', e)!r}")
+    for e in problem.events:  # parameter values in force at t = 0 also set the initial state
+        if isinstance(e, ParameterEvent) and e.time <= 0:
+            p[pidx[e.parameter]] = e.value
+    y0 = np.array(comp.initial(p), dtype=float)
     out = np.empty((len(comp.species), len(t_out)))
     filled = np.zeros(len(t_out), dtype=bool)
     atol = problem.rtol * 1e-3 * comp.scales
@@ -48,7 +55,10 @@ def run(problem: Problem, *, seed=None, replicates: int = 1, progress=None, comp
     y = y0
     for t0, t1, evs in _segments(t_out, problem.events, problem.t_end):
         for e in evs:
-            y[idx[e.species]] = e.apply(y[idx[e.species]])
+            if isinstance(e, ParameterEvent):
+                p[pidx[e.parameter]] = e.value
+            else:
+                y[idx[e.species]] = e.apply(y[idx[e.species]])
         last = t1 == problem.t_end
         mask = (t_out >= t0) & ((t_out <= t1) if last else (t_out < t1))
         t_eval = np.union1d(t_out[mask], [t1])

@@ -25,13 +25,23 @@ class Event:
         return value * self.factor + self.amount
 
 
+@dataclass(frozen=True)
+class ParameterEvent:
+    """From ``time`` (day) on, parameter ``parameter`` takes ``value`` (therapy on/off, resection aftermath)."""
+
+    time: float
+    parameter: str
+    value: float
+    label: str = ""
+
+
 @dataclass
 class Problem:
     mechanism: Mechanism
     params: ParameterSet
     t_end: float
     output_times: np.ndarray | None = None
-    events: list[Event] = field(default_factory=list)
+    events: list = field(default_factory=list)  # Event and ParameterEvent
     rtol: float = 1e-6
     label: str = ""
 
