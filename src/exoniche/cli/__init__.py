@@ -55,7 +55,7 @@ def main() -> None:
     try:
         app()  # standalone mode: typer handles --help, usage errors and exit codes
     except ExonicheError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
 
 
