@@ -62,3 +62,17 @@ def test_model_json_lists_processes_with_claims(cli_json):
     assert len(doc["processes"]) > 50
     assert all(p["claims"] for p in doc["processes"])
     assert any(p["name"] == "tgfb_liver" and "ECM-19" in p["claims"] for p in doc["processes"])
+
+
+def test_export_sbml_verify_json(cli_json, tmp_path):
+    doc = cli_json("export", "sbml", tmp_path / "m.xml", "--verify")
+    assert doc["libsbml_errors"] == 0
+    assert doc["verify"]["max_rel_diff"] <= 1e-4 and doc["verify"]["passed"]
+    assert (tmp_path / "m.xml").read_text().startswith("<?xml")
+
+
+def test_export_sbml_bad_preset_and_path_exit_2(cli, tmp_path):
+    code, _, err = cli("export", "sbml", tmp_path / "m.xml", "--preset", "nope")
+    assert code == 2 and "nope" in err
+    code, _, err = cli("export", "sbml", tmp_path / "missing" / "m.xml")
+    assert code == 2 and "missing" in err

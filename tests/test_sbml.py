@@ -197,3 +197,16 @@ def test_write_sbml(tmp_path):
     bad = tmp_path / "no-such-folder" / "model.xml"
     with pytest.raises(ScenarioError, match="no-such-folder"):
         sbml.write_sbml(bad, injection_problem())
+
+
+def test_parameter_events_export_and_agree_with_roadrunner():
+    from exoniche.engines import ParameterEvent
+    from exoniche.experiments.setup import Experiment as _Exp
+
+    prob = _Exp(physiology="mouse", tumour="B16-F10", tumour_initial_g=0.05, duration_days=20.0).problem()
+    prob.events += [ParameterEvent(5.0, "chemo_kill_per_day", 0.4, "chemo on"),
+                    ParameterEvent(12.0, "chemo_kill_per_day", 0.0, "chemo off"),
+                    ParameterEvent(0.0, "pd1_blockade", 0.9, "anti-PD-1 from day 0")]
+    report = sbml.verify(prob)
+    assert report["libsbml_errors"] == 0
+    assert report["max_rel_diff"] <= 1e-4, report["species"]

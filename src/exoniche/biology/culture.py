@@ -20,7 +20,7 @@ def build_culture(organ: str) -> Mechanism:
     zips = [f"integrin_{cg}_{org} * cargo_inj_{cg}" for cg, org in ZIP_CODES if org == organ]
     m.ex("k_culture", f"culture_uptake_per_day * (uptake_basal_target_{organ} + {' + '.join(zips) or '0'})",
          "1/day", "integrin-weighted uptake by the cultured target cells [25]")
-    m.ex("x_src", "B_cells * 1e9 / culture_cells", "particles/cell", "exosomes internalised per cell")
+    m.ex("x_src", "B_cells * particles_per_gp / culture_cells", "particles/cell", "exosomes internalised per cell")
     m.ex("src", "pow(x_src, src_hill) / (pow(x_src, src_hill) + pow(src_half_particles_per_cell, src_hill))",
          "dimensionless", "Src activation [25]")
     m.pr("uptake", "k_culture * E_med", {"E_med": -1, "B_cells": 1}, "organotropism", ["ORG-11"],

@@ -155,8 +155,8 @@ def build_mechanism() -> Mechanism:
     m.ex("hypoxia", "hyp_size + (1 - hyp_size) * hypoxia_extra", "dimensionless",
          "hypoxic fraction including experimentally imposed hypoxia")
     m.ex("met_mass", _sum(f"M_{o}" for o in ORGANS), "g", "total metastatic mass")
-    m.ex("sec_per_g", "tumour_secretion_per_cell_per_h * 24 * (1 + hypoxia_secretion_gain * hypoxia) "
-         "* release_factor", "Gp/g/day", "exosome release per g tumour (1 g = 1e9 cells)")
+    m.ex("sec_per_g", "tumour_secretion_per_cell_per_h * hours_per_day * cells_per_g / particles_per_gp * "
+         "(1 + hypoxia_secretion_gain * hypoxia) * release_factor", "Gp/g/day", "exosome release per g tumour")
     m.ex("cargo_hyp_vegf", "cargo_tum_vegf * (1 + hypoxia_cargo_gain * hypoxia)", "dimensionless",
          "pro-angiogenic cargo of tumour exosomes, raised by hypoxia [50, 51]")
     for o in ORGANS:
@@ -172,7 +172,7 @@ def build_mechanism() -> Mechanism:
     # cargo-weighted loads per g organ; tumour-population vegf uses the hypoxia-raised cargo
     cargo_of = {("tum", "vegf"): "cargo_hyp_vegf"}
     for o in ORGANS:
-        m.ex(f"x_src_{o}", f"{_sum(f'B_{p}_{o}_target' for p in POPULATIONS)} * 1e9 / "
+        m.ex(f"x_src_{o}", f"{_sum(f'B_{p}_{o}_target' for p in POPULATIONS)} * particles_per_gp / "
              f"(mass_{o} * target_cells_per_g)", "particles/cell",
              f"exosomes internalised per {TARGET_CELLS[o]}")
         m.ex(f"src_{o}", f"pow(x_src_{o}, src_hill) / (pow(x_src_{o}, src_hill) + "

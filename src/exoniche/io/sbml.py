@@ -39,7 +39,7 @@ import libsbml
 import numpy as np
 
 from exoniche.engines.compile import compile_mechanism, identifiers
-from exoniche.engines.problem import Problem
+from exoniche.engines.problem import ParameterEvent, Problem
 from exoniche.errors import ModelError, ScenarioError
 
 LEVEL, VERSION = 3, 2
@@ -278,15 +278,28 @@ def to_sbml(problem: Problem, preset_name: str | None = None) -> str:
     clash = (set(species_names) & set(params)) | (set(expr_names) & (set(params) | set(species_names)))
     if clash:
         raise ModelError(f"SBML export: names used twice (species/parameter/expression): {sorted(clash)}")
-    for e in problem.events:
+    par_events = [e for e in problem.events if isinstance(e, ParameterEvent)]
+    species_events = [e for e in problem.events if not isinstance(e, ParameterEvent)]
+    for e in species_events:
         if e.species not in species_names:
             raise ModelError(f"event {e.label or e}: unknown species {e.species!r}")
+    for e in par_events:
+        if e.parameter not in params:
+            raise ModelError(f"event {e.label or e}: unknown parameter {e.parameter!r}")
     comp = compile_mechanism(mech, params)
-    y0 = [float(v) for v in comp.initial(comp.param_vector(params))]
+    pvec = comp.param_vector(params)
+    # parameter values in force at day 0 (as the engine does) set the initial state and the exported value
+    start_values = {e.parameter: e.value for e in par_events if e.time <= 0}
+    for name, value in start_values.items():
+        if name in comp.parameters:
+            pvec[comp.parameters.index(name)] = value
+    y0 = [float(v) for v in comp.initial(pvec)]
     t_end = problem.t_end
     # the engine applies events with 0 <= t < t_end; those at day 0 act on the initial state
-    day0 = [e for e in problem.events if e.time == 0]
-    later = [e for e in problem.events if 0 < e.time < t_end]
+    day0 = [e for e in species_events if e.time == 0]
+    later = [e for e in species_events if 0 < e.time < t_end]
+    later_par = [e for e in par_events if 0 < e.time < t_end]
+    varying = {e.parameter for e in later_par}
 
     doc = libsbml.SBMLDocument(LEVEL, VERSION)
     model = doc.createModel()
@@ -342,9 +355,9 @@ def to_sbml(problem: Problem, preset_name: str | None = None) -> str:
         uid, note = units_of(name, p.unit, f"parameter {name}")
         par = model.createParameter()
         _check(par.setId(name), f"parameter {name}")
-        _check(par.setValue(float(p.value)), f"value of {name}")
+        _check(par.setValue(float(start_values.get(name, p.value))), f"value of {name}")
         par.setUnits(uid)
-        par.setConstant(True)
+        par.setConstant(name not in varying)
         _set_notes(par, f"unit: {p.unit}", f"provenance: {p.kind}", f"source: {p.source}", note)
         _set_annotation(
             par,
@@ -466,11 +479,12 @@ def to_sbml(problem: Problem, preset_name: str | None = None) -> str:
         )
 
     # events after day 0: one SBML event per time, assignments composed in the engine's order
-    for k, t in enumerate(sorted({e.time for e in later})):
+    for k, t in enumerate(sorted({e.time for e in later} | {e.time for e in later_par})):
         group = [e for e in later if e.time == t]
+        pgroup = [e for e in later_par if e.time == t]
         ev = model.createEvent()
         _check(ev.setId(_sid(f"event_{k}_day_{t:g}")), f"event at day {t:g}")
-        ev.setName("; ".join(dict.fromkeys(e.label or "event" for e in group)))
+        ev.setName("; ".join(dict.fromkeys(e.label or "event" for e in group + pgroup)))
         ev.setUseValuesFromTriggerTime(True)
         trig = ev.createTrigger()
         trig.setInitialValue(True)
@@ -486,6 +500,11 @@ def to_sbml(problem: Problem, preset_name: str | None = None) -> str:
             _check(
                 ea.setMath(_compose(target, [e for e in group if e.species == s], units[s])), f"event on {s}"
             )
+        for e in {e.parameter: e for e in pgroup}.values():  # the last one at a time wins, as in the engine
+            ea = ev.createEventAssignment()
+            ea.setVariable(e.parameter)
+            _check(ea.setMath(_number(e.value, params[e.parameter].unit and units_of(
+                e.parameter, params[e.parameter].unit, f"parameter {e.parameter}")[0])), f"event on {e.parameter}")
 
     if unknown_units:
         model.appendNotes(_notes(f"Units not mapped (exported as dimensionless): {'; '.join(unknown_units)}"))
