@@ -98,6 +98,7 @@ class Experiment:
     hypoxia_extra: float = 0.0
     parameter_changes: Mapping[str, float] = field(default_factory=dict)
     label: str = ""
+    interventions: list = field(default_factory=list)  # experiments.interventions.Intervention, in time
 
     def parameters(self) -> biology.ParameterSet:
         if self.immune_status not in biology.IMMUNE_STATUS:
@@ -137,5 +138,10 @@ class Experiment:
             c = self.challenge
             events.append(Event(_nonneg("challenge.time", c.time), "C_inj", amount=_nonneg("challenge.cells", c.cells),
                                 label="tumour-cell challenge"))
+        if self.interventions:
+            from exoniche.experiments.interventions import intervention_events
+
+            events.extend(intervention_events(self.interventions, params, _nonneg("duration_days",
+                                                                                  self.duration_days, False)))
         return Problem(biology.mechanism(), params, _nonneg("duration_days", self.duration_days, False),
                        self.output_times, events, label=self.label)
