@@ -9,8 +9,9 @@ from typing import Any
 
 from rich.console import Console
 
-console = Console()
-err_console = Console(stderr=True)
+# Piped or captured output has no terminal width; use a wide page rather than rich's 80 columns.
+console = Console(width=None if sys.stdout.isatty() else 150)
+err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 JSON_OPTION_HELP = "Print exactly one JSON document on stdout instead of tables."
 
