@@ -3,7 +3,15 @@
 from functools import lru_cache
 
 from exoniche.biology.mechanism import (
-    CELLS, HALLMARKS, NICHE_INDICES, ORGAN_NAMES, ORGANS, POPULATIONS, TARGET_CELLS, Mechanism, build_mechanism,
+    CELLS,
+    HALLMARKS,
+    NICHE_INDICES,
+    ORGAN_NAMES,
+    ORGANS,
+    POPULATIONS,
+    TARGET_CELLS,
+    Mechanism,
+    build_mechanism,
 )  # fmt: skip
 from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters
 from exoniche.biology.presets import CARGO, TumourPreset, cargo_keys, tumour_preset, tumour_presets

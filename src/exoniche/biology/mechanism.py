@@ -182,14 +182,14 @@ def build_mechanism() -> Mechanism:
             cells = ("target",) if k == "mif" else CELLS  # MIF acts on Kupffer cells [72]
             terms = [f"B_{p}_{o}_{c} * {cargo_of.get((p, k), f'cargo_{p}_{k}')}" for p in POPULATIONS for c in cells]
             m.ex(f"load_{k}_{o}", f"{_sum(terms)} / mass_{o}", "Gp/g", f"{k}-weighted exosome load per g {o}")
-        leak = "leak_weight_mir105 * load_mir105_{o} + leak_weight_mir25 * load_mir25_{o} + " \
-               "leak_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block)".format(o=o)
+        leak = f"leak_weight_mir105 * load_mir105_{o} + leak_weight_mir25 * load_mir25_{o} + " \
+               f"leak_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block)"
         m.ex(f"leak_{o}", f"({leak}) / (({leak}) + leak_half_gp_per_g)", "dimensionless",
              "pro-permeability signal: miR-105 [56], miR-25-3p [58], VEGF-like cargo [50, 51]")
         ang = f"angio_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block) + angio_weight_mir25 * load_mir25_{o}"
         m.ex(f"angsig_{o}", f"({ang}) / (({ang}) + angio_half_gp_per_g)", "dimensionless",
              "pro-angiogenic signal: VEGF/CA9/E-cadherin [50-55], miR-25-3p [58]")
-        act = f"(TGFb_liver - 1) * (1 - tgfb_block)" if o == "liver" else f"(S100_{o} - 1)"
+        act = "(TGFb_liver - 1) * (1 - tgfb_block)" if o == "liver" else f"(S100_{o} - 1)"
         m.ex(f"fnact_{o}", f"{act} / ({act} + fn_half_activation)", "dimensionless",
              "stromal activation driving fibronectin: Kupffer TGF-β on stellate cells [72] (liver), "
              "activated S100A4+ fibroblasts [64] (other organs)")
@@ -204,7 +204,7 @@ def build_mechanism() -> Mechanism:
     m.ex("mifsig", "(1 - mif_block) * load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
          "MIF delivered to Kupffer cells [72]")
     m.ex("conc_tum", "E_tum / plasma_volume_ml", "Gp/mL", "tumour-derived exosome concentration in plasma")
-    m.ex("conc_pdl1", f"(E_tum * cargo_tum_pdl1 + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
+    m.ex("conc_pdl1", "(E_tum * cargo_tum_pdl1 + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
          "PD-L1-weighted exosome concentration in plasma")
     # Anti-PD-1 competes with PD-L1 for PD-1: blockade b raises the half-saturating ligand level
     # by 1/(1-b), so very high exosomal PD-L1 can still engage PD-1 under therapy [38].
@@ -291,9 +291,9 @@ def build_mechanism() -> Mechanism:
                 if c == "target":
                     claims += {"lung": ["ORG-09", "ORG-12", "ORG-06"], "liver": ["ORG-10", "ORG-13", "ORG-07"],
                                "bone": [], "brain": ["ORG-17"], "ln": []}[o]
+                who = TARGET_CELLS[o] if c == "target" else "other cells"
                 m.pr(f"uptake_{p}_{o}_{c}", f"k_{p}_{o}_{c} * E_{p}", {f"E_{p}": -1, f"B_{p}_{o}_{c}": 1},
-                     "organotropism", claims, f"flow-weighted uptake by {TARGET_CELLS[o] if c == 'target' else 'other cells'}"
-                     f" of the {ORGAN_NAMES[o]}")
+                     "organotropism", claims, f"flow-weighted uptake by {who} of the {ORGAN_NAMES[o]}")
                 m.pr(f"turnover_{p}_{o}_{c}", f"bound_turnover_per_day * B_{p}_{o}_{c}",
                      {f"B_{p}_{o}_{c}": -1, f"D_{p}": 1}, "circulation_clearance", ["ORG-03"],
                      "degradation of internalised exosomes")

@@ -7,10 +7,10 @@ tumour presets; engine code never holds a literal parameter value.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
-from typing import Iterable, Iterator, Mapping
 
 import yaml
 
@@ -72,7 +72,7 @@ class ParameterSet(Mapping[str, Parameter]):
         """Parameter name -> value (float)."""
         return {k: float(p.value) for k, p in self._p.items()}
 
-    def with_values(self, changes: Mapping[str, float], source: str = "set by the user") -> "ParameterSet":
+    def with_values(self, changes: Mapping[str, float], source: str = "set by the user") -> ParameterSet:
         """Copy with some values replaced; unknown names and negative values are errors."""
         out = dict(self._p)
         for name, value in changes.items():
@@ -83,10 +83,10 @@ class ParameterSet(Mapping[str, Parameter]):
             out[name] = replace(out[name], value=float(value), kind="scenario", source=source)
         return ParameterSet(out.values())
 
-    def extended(self, extra: Iterable[Parameter]) -> "ParameterSet":
+    def extended(self, extra: Iterable[Parameter]) -> ParameterSet:
         return ParameterSet([*self._p.values(), *extra])
 
-    def diff(self, other: "ParameterSet") -> list[dict]:
+    def diff(self, other: ParameterSet) -> list[dict]:
         """Parameters whose value differs between two sets."""
         rows = []
         for name in sorted(set(self) | set(other)):

@@ -6,7 +6,7 @@ chooses their values. Each carries provenance of kind ``scenario`` naming where 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from exoniche.biology.mechanism import SIGNAL_CARGO, ZIP_CODES
 from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters

@@ -74,7 +74,8 @@ def register(app: typer.Typer) -> None:
         json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
     ) -> None:
         """Run validation targets V1-V16 (DESIGN.md §3); exit 1 if any fails."""
-        from exoniche.experiments.validation import TARGETS, validate as run_validation
+        from exoniche.experiments.validation import TARGETS
+        from exoniche.experiments.validation import validate as run_validation
 
         chosen = ids or list(TARGETS)
         with _progress(json_) as bar:

@@ -16,7 +16,8 @@ ENGINES = {deterministic.NAME: deterministic.run, stochastic.NAME: stochastic.ru
 def run(problem: Problem, engine: str = "deterministic", **kwargs):
     """Run ``problem`` with the engine of that name (``deterministic`` or ``stochastic``)."""
     if engine not in ENGINES:
-        raise ScenarioError(f"engine: unknown value {engine!r}{suggest(engine, ENGINES)}; allowed: {', '.join(ENGINES)}")
+        raise ScenarioError(
+            f"engine: unknown value {engine!r}{suggest(engine, ENGINES)}; allowed: {', '.join(ENGINES)}")
     return ENGINES[engine](problem, **kwargs)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from typing import Iterable, Mapping
+from collections.abc import Iterable, Mapping
 
 from exoniche.evidence.claims import RELATIONS, SECTIONS, Claim, load_claims
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from exoniche import biology
 from exoniche.biology.culture import build_culture

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoniche.engines import Event, run
-from exoniche.experiments.readouts import at
-from exoniche.experiments.setup import Experiment, modify_cargo
 from exoniche import biology
+from exoniche.engines import ParameterEvent, run
+from exoniche.experiments.readouts import at
+from exoniche.experiments.setup import Experiment
 
 PRE_DAYS = 30.0
 TREAT_DAYS = 84.0
@@ -40,19 +40,9 @@ def anti_pd1_trial(n: int, seed: int, preset: str = "melanoma-metastatic") -> di
                          parameter_changes={"tumour_secretion_per_cell_per_h":
                                             base.secretion_per_cell_per_h * secretion})
         prob = exp.problem()
-        prob.events.append(Event(PRE_DAYS, "N", label="start anti-PD-1"))  # split the integration there
-        params = prob.params
-        # therapy from day 30: rerun with blockade after the pre-treatment phase
-        pre_exp = Experiment(**{**exp.__dict__, "duration_days": PRE_DAYS, "output_times": np.array([0.0, PRE_DAYS])})
-        ds_pre = run(pre_exp.problem())
-        pv = params.numbers()
-        pre[i] = at(ds_pre, "E_tum", PRE_DAYS) * pv["cargo_tum_pdl1"] / pv["plasma_volume_ml"]
-        treat = Experiment(**{**exp.__dict__, "duration_days": TREAT_DAYS, "pd1_blockade": pv["anti_pd1_occupancy"],
-                              "output_times": np.array([0.0, TREAT_DAYS])})
-        tprob = treat.problem()
-        # continue from the pre-treatment end state
-        state = {s: float(ds_pre[s].values[-1]) for s in ds_pre.data_vars}
-        tprob.events.extend(Event(0.0, s, amount=v, factor=0.0) for s, v in state.items())
-        ds_t = run(tprob)
-        ratio[i] = at(ds_t, "N", TREAT_DAYS) / state["N"]
+        pv = prob.params.numbers()
+        prob.events.append(ParameterEvent(PRE_DAYS, "pd1_blockade", pv["anti_pd1_occupancy"], "start anti-PD-1"))
+        ds = run(prob)
+        pre[i] = at(ds, "E_tum", PRE_DAYS) * pv["cargo_tum_pdl1"] / pv["plasma_volume_ml"]
+        ratio[i] = at(ds, "N", PRE_DAYS + TREAT_DAYS) / at(ds, "N", PRE_DAYS)
     return {"pre_pdl1": pre, "mass_ratio": ratio, "responder": ratio <= RECIST_PR_MASS}

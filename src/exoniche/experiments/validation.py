@@ -7,13 +7,14 @@ parameters calibrated to it say so in their provenance (``exoniche params``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Callable
 
 import numpy as np
 
 from exoniche import biology
-from exoniche.engines import run
+from exoniche.engines import compile_mechanism, run
+from exoniche.engines.result import add_expressions
 from exoniche.experiments.invitro import culture_s100
 from exoniche.experiments.readouts import at, mean_over, target_cell_share, uptake_percent_dose
 from exoniche.experiments.setup import CellChallenge, Experiment, Injection, knockdown, modify_cargo
@@ -106,11 +107,8 @@ def v7() -> Check:
                          injection=Injection("B16-F10", times=tuple(range(0, 20, 2)), dose_ug=DOSE_UG,
                                              cargo_changes={"PD-L1": pdl1_factor}),
                          duration_days=20.0)
-        ds = run(exp.problem())
-        from exoniche.engines.result import add_expressions
-        from exoniche.engines import compile_mechanism
-
-        ds = add_expressions(ds, compile_mechanism(exp.problem().mechanism, exp.parameters()), exp.parameters(),
+        prob = exp.problem()
+        ds = add_expressions(run(prob), compile_mechanism(prob.mechanism, prob.params), prob.params,
                              ["tcell_prolif_spleen"])
         return {"tumour_g": at(ds, "N", 20.0), "t_spleen": at(ds, "T_spleen", 20.0), "t_ln": at(ds, "T_ln", 20.0),
                 "cd8_prolif_per_day": mean_over(ds, "tcell_prolif_spleen", 0.0, 20.0)}
@@ -148,7 +146,8 @@ def v9(n: int = 44, seed: int = 38) -> Check:
     return Check("V9", f"anti-PD-1 virtual cohort of {n}: pre-treatment exosomal PD-L1 by response", float(k),
                  "21 of 44 respond; pre-treatment exosomal PD-L1 lower in responders [38]",
                  "11..33 responders and median lower in responders", bool(ok),
-                 {"responders": k, "non_responders": n - k, "median_pre_pdl1_responders": float(np.median(resp)) if k else None,
+                 {"responders": k, "non_responders": n - k,
+                  "median_pre_pdl1_responders": float(np.median(resp)) if k else None,
                   "median_pre_pdl1_non_responders": float(np.median(non)) if k < n else None})
 
 
@@ -205,10 +204,8 @@ def v13() -> Check:
 def v14() -> Check:
     def arm(source):
         inj = None if source is None else Injection(source, times=tuple(range(0, 21, 2)), dose_ug=DOSE_UG)
-        exp = Experiment(injection=inj, challenge=CellChallenge(21.0, 1e5, "venous"), duration_days=35.0,
-                         parameter_changes={})
-        exp_t = Experiment(**{**exp.__dict__})
-        ds = run(exp_t.problem())
+        exp = Experiment(injection=inj, challenge=CellChallenge(21.0, 1e5, "venous"), duration_days=35.0)
+        ds = run(exp.problem())
         return at(ds, "Col_lung", 35.0)
 
     non, pbs = arm("nonmetastatic"), arm(None)
@@ -222,7 +219,8 @@ def v15() -> Check:
         # small tumours, read at day 5, before the lung's leak/angiogenesis responses saturate
         exp = Experiment(tumour="B16-F10", tumour_initial_g=0.01, hypoxia_extra=h, duration_days=5.0)
         ds = run(exp.problem())
-        return {"ang_lung": at(ds, "Ang_lung", 5.0), "perm_lung": at(ds, "Perm_lung", 5.0), "tumour_g": at(ds, "N", 5.0)}
+        return {"ang_lung": at(ds, "Ang_lung", 5.0), "perm_lung": at(ds, "Perm_lung", 5.0),
+                "tumour_g": at(ds, "N", 5.0)}
 
     hyp, norm = arm(0.9), arm(0.0)
     ok = hyp["ang_lung"] > 1.1 * norm["ang_lung"] and hyp["perm_lung"] > 1.1 * norm["perm_lung"]

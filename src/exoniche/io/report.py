@@ -23,7 +23,8 @@ from exoniche.errors import ScenarioError  # noqa: E402
 
 INDEX_LABELS = {
     "S100": "S100 inflammation", "Perm": "vascular permeability", "Ang": "angiogenesis",
-    "FN": "fibronectin", "BMDC": "arrested BMDCs", "MDSC": "suppressive myeloid/Treg", "Surv": "surveillance (NK, monocytes)",
+    "FN": "fibronectin", "BMDC": "arrested BMDCs", "MDSC": "suppressive myeloid/Treg",
+    "Surv": "surveillance (NK, monocytes)",
 }  # fmt: skip
 ORGAN_COLOURS = {"lung": "#1f77b4", "liver": "#d62728", "bone": "#8c564b", "brain": "#9467bd", "ln": "#2ca02c"}
 
@@ -167,7 +168,8 @@ th{{background:#f3f3f3}}details{{margin-top:1em}}</style></head><body>
 ({sc['immune_status']}), {sc['duration_days']:g} days; {summary['replicates']} stochastic replicates.
 exoniche {__version__}.</p>
 <p>Primary at end: {summary['tumour_final_g']:.3g} g; tumour exosomes in plasma:
-{summary['plasma_tumour_exosomes_gp_per_ml_final'] * 1e9:.3g} per mL; CTCs: {summary['ctc_per_7_5ml_final']:.3g} per 7.5 mL;
+{summary['plasma_tumour_exosomes_gp_per_ml_final'] * 1e9:.3g} per mL;
+CTCs: {summary['ctc_per_7_5ml_final']:.3g} per 7.5 mL;
 CD8+ T cells in spleen: {summary['cd8_spleen_fold_final']:.2f}-fold of healthy.
 Probability of a detectable metastasis anywhere: {summary['p_any_metastasis_detectable']:.2f};
 median day of the first: {_fmt(summary['median_day_first_detectable_any'])}.</p>
