@@ -173,12 +173,18 @@ def _merge(base: dict, over: dict) -> dict:
 
 
 def _cargo_factors(ctx: _Ctx, value, path: str, hi: float = 1000.0) -> dict[str, float]:
-    table = ctx.table(value, path, _cargo_names(), "a table of cargo component = factor")
+    table = _plain_table(ctx, value, path, "a table of cargo component = factor")
     out = {}
     for k, v in table.items():
         _cargo_key(ctx, k, f"{path}.{k}")
         out[k] = ctx.number(v, f"{path}.{k}", 0.0, hi, unit="(factor; 0.1 = knockdown, 10 = overexpression)")
     return out
+
+
+def _plain_table(ctx: _Ctx, value, path: str, what: str) -> dict:
+    if not isinstance(value, dict):
+        raise ctx.error(path, f"{_show(value)} must be {what}")
+    return value
 
 
 def _cargo_names() -> list[str]:
@@ -194,7 +200,7 @@ def _cargo_key(ctx: _Ctx, name: str, path: str) -> tuple[str, ...]:
 
 
 def _cargo_profile(ctx: _Ctx, value, path: str) -> dict[str, float]:
-    table = ctx.table(value, path, _cargo_names(), "a table of cargo component = level")
+    table = _plain_table(ctx, value, path, "a table of cargo component = level")
     out: dict[str, float] = {k: 0.0 for k in biology.CARGO}
     for k, v in table.items():
         level = ctx.number(v, f"{path}.{k}", 0.0, 100.0, unit="(level relative to a typical metastatic line = 1)")
@@ -304,10 +310,6 @@ def _interventions(ctx, raw, path: str, duration: float, physiology: str) -> lis
             raise ctx.error(f"{where}.type", f"required; allowed: {', '.join(catalogue())}")
         kind = ctx.string(item["type"], f"{where}.type", list(catalogue()))
         ctx.table(item, where, fields_of(kind))
-        for key in ("start_day", "stop_day", "day", "effect", "dose_mg_per_kg", "residual", "fold", "kill_per_day",
-                    "residual_fraction"):
-            if key in item:
-                ctx.number(item[key], f"{where}.{key}")
         for key in ("target", "on", "label"):
             if key in item:
                 ctx.string(item[key], f"{where}.{key}")
@@ -321,9 +323,7 @@ def _interventions(ctx, raw, path: str, duration: float, physiology: str) -> lis
 
 
 def _parameters(ctx, raw, path: str) -> dict[str, float]:
-    if not isinstance(raw, dict):
-        raise ctx.error(path, f"{_show(raw)} must be a table of parameter = value")
-    t = raw
+    t = _plain_table(ctx, raw, path, "a table of parameter = value")
     return {k: ctx.number(v, f"{path}.{k}", 0.0, None) for k, v in t.items()}
 
 
@@ -351,7 +351,7 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
     try:
         known = exp.__class__(**{**exp.__dict__, "parameter_changes": {}}).parameters()
         for name in user_params:
-            if name not in known:
+            if name not in set(known):
                 raise ctx.error(f"{p}parameters.{name}", f"unknown parameter{suggest(name, known)}; "
                                                         "see `exoniche params`")
         exp.problem()

@@ -141,7 +141,13 @@ class Experiment:
         if self.interventions:
             from exoniche.experiments.interventions import intervention_events
 
-            events.extend(intervention_events(self.interventions, params, _nonneg("duration_days",
-                                                                                  self.duration_days, False)))
+            from exoniche.engines import ParameterEvent
+
+            timed = intervention_events(self.interventions, params, _nonneg("duration_days", self.duration_days, False))
+            # in force from day 0: part of the parameter set, so derived read-outs see them too
+            at_start = [e for e in timed if isinstance(e, ParameterEvent) and e.time <= 0]
+            for e in at_start:
+                params = params.with_values({e.parameter: e.value}, source=f"intervention: {e.label}")
+            events.extend(e for e in timed if e not in at_start)
         return Problem(biology.mechanism(), params, _nonneg("duration_days", self.duration_days, False),
                        self.output_times, events, label=self.label)
