@@ -1,0 +1,97 @@
+"""Cohort definitions: validation with named fields, and draws that depend only on (seed, patient)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exoniche.engines import batched
+from exoniche.errors import ScenarioError
+from exoniche.experiments.cohort import parse_cohort, sample_patients, uniforms
+from exoniche.experiments.setup import Experiment
+
+EXP = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=10.0, duration_days=30.0)
+
+
+def _order():
+    prob = EXP.problem()
+    return batched.kernel(prob.mechanism, prob.params).compiled.parameters
+
+
+@pytest.mark.parametrize("raw, field", [
+    ({"parameters": {"tumour_initial_g": {"cv": -0.5}}}, "cohort.parameters.tumour_initial_g.cv"),
+    ({"parameters": {"tumour_inital_g": {"cv": 0.5}}}, "cohort.parameters.tumour_inital_g"),
+    ({"size": 0}, "cohort.size"),
+    ({"sizes": 10}, "cohort.sizes"),
+    ({"parameters": {"tumour_initial_g": {"distribution": "gamma", "cv": 1}}},
+     "cohort.parameters.tumour_initial_g.distribution"),
+    ({"parameters": {"tumour_initial_g": {"distribution": "uniform", "low": 5, "high": 1}}},
+     "cohort.parameters.tumour_initial_g.high"),
+    ({"tumours": {"4175-LuX": 1.0}}, "cohort.tumours.4175-LuX"),
+    ({"primary_sites": {"venous": -1}}, "cohort.primary_sites.venous"),
+    ({"parameters": {"tumour_initial_g": {"cv": 1}, "cargo_tum_pdl1": {"cv": 1}},
+      "correlations": [{"parameters": ["tumour_initial_g", "cargo_tum_pdl1"], "rho": 1.5}]},
+     "cohort.correlations[0].rho"),
+])
+def test_bad_cohort_definitions_name_the_field(raw, field):
+    with pytest.raises(ScenarioError) as info:
+        parse_cohort(raw, "s.toml")
+    assert f"s.toml: {field}:" in str(info.value)
+
+
+def test_unknown_parameter_suggests_the_close_name():
+    with pytest.raises(ScenarioError, match="did you mean \"tumour_initial_g\""):
+        parse_cohort({"parameters": {"tumour_inital_g": {"cv": 0.5}}}, "s.toml")
+
+
+def test_patient_draws_depend_only_on_seed_and_id():
+    c = parse_cohort({"seed": 5, "tumours": {"4175-LuT": 0.5, "BxPC-3-LiT": 0.5},
+                      "parameters": {"tumour_initial_g": {"cv": 1.0},
+                                     "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8, "high": 16}}})
+    order = _order()
+    full = sample_patients(c, EXP, np.arange(0, 40), order)
+    part = sample_patients(c, EXP, np.arange(17, 23), order)
+    np.testing.assert_array_equal(part.p, full.p[:, 17:23])
+    assert list(part.tumour) == list(full.tumour[17:23])
+    other_seed = sample_patients(parse_cohort({"seed": 6, "parameters": {"tumour_initial_g": {"cv": 1.0}}}), EXP,
+                                 np.arange(0, 40), order)
+    i = order.index("tumour_initial_g")
+    assert not np.allclose(other_seed.p[i], full.p[i])
+
+
+def test_lognormal_uniform_categorical_and_correlation_follow_their_definition():
+    n = 20000
+    c = parse_cohort({"seed": 1, "tumours": {"4175-LuT": 0.25, "BxPC-3-LiT": 0.75},
+                      "primary_sites": {"venous": 0.5, "portal": 0.5},
+                      "parameters": {"tumour_initial_g": {"cv": 0.5, "median": 2.0},
+                                     "cargo_tum_pdl1": {"cv": 0.3},
+                                     "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8, "high": 16}},
+                      "correlations": [{"parameters": ["tumour_initial_g", "cargo_tum_pdl1"], "rho": 0.6}]})
+    order = _order()
+    b = sample_patients(c, EXP, np.arange(n), order)
+    m = b.p[order.index("tumour_initial_g")]
+    assert np.median(m) == pytest.approx(2.0, rel=0.03)
+    assert np.std(m) / np.mean(m) == pytest.approx(0.5, rel=0.05)
+    u = b.p[order.index("exo_mps_clearance_per_day")]
+    assert u.min() >= 8 and u.max() <= 16 and np.mean(u) == pytest.approx(12, rel=0.01)
+    assert np.mean(b.tumour == "BxPC-3-LiT") == pytest.approx(0.75, abs=0.015)
+    assert np.mean(b.site == "portal") == pytest.approx(0.5, abs=0.015)
+    assert set(b.p[order.index("ctc_route_portal")]) == {0.0, 1.0}
+    # PD-L1 median is each patient's own preset value: 0.3 for both presets here
+    pdl1 = b.p[order.index("cargo_tum_pdl1")]
+    assert np.median(pdl1) == pytest.approx(0.3, rel=0.03)
+    rho = np.corrcoef(np.log(m), np.log(pdl1))[0, 1]
+    assert rho == pytest.approx(0.6, abs=0.03)
+    # miR-21 level follows the drawn preset (observation only)
+    assert np.all(b.mir21[b.tumour == "4175-LuT"] == 1.0)
+
+
+def test_uniforms_are_open_unit_interval_and_stream_specific():
+    u = uniforms(3, np.arange(100000), 0)
+    assert u.min() > 0 and u.max() < 1 and abs(u.mean() - 0.5) < 0.005
+    assert not np.allclose(u[:100], uniforms(3, np.arange(100), 1))
+
+
+def test_with_size_rejects_zero_patients():
+    with pytest.raises(ScenarioError, match="--patients"):
+        parse_cohort({}).with_size(0)
