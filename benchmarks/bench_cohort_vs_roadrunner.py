@@ -1,0 +1,117 @@
+"""Batched engine vs libRoadRunner on the same virtual patients (issue 5).
+
+The model is exported to SBML; N patients (tumour mass, PD-L1 cargo, exosome clearance and CTC half-life
+varying between them) are simulated for 365 days with daily output at rtol 1e-6 (absolute tolerance
+rtol x 1e-3 x each species' scale, for both tools) by libRoadRunner (CVODE, stiff) one after another and
+by exoniche's batched engine, each on one core (BLAS/OpenMP threads pinned to 1 before numpy loads).
+Model loading (SBML parse/JIT, code generation) is timed separately and not in the ratio.
+
+Agreement: ``max_rel_diff`` = max over patients, species and days of
+``|x_rr - x_exo| / max(max_t |x_exo|, 1e-9 x scale)`` (the SBML verification's measure).
+The last two lines are ``max_rel_diff: X`` and ``ratio: Y`` (exoniche patients/s / libRoadRunner
+patients/s). Target: Y >= 20 with X <= 1e-4.
+
+    .venv/bin/python benchmarks/bench_cohort_vs_roadrunner.py [--patients 200] [--batch 200]
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from exoniche.engines import batched  # noqa: E402
+from exoniche.experiments.cohort import parse_cohort, sample_patients  # noqa: E402
+from exoniche.experiments.setup import Experiment  # noqa: E402
+from exoniche.io.sbml import to_sbml  # noqa: E402
+
+COHORT = {"seed": 2019, "parameters": {
+    "tumour_initial_g": {"cv": 1.0},
+    "cargo_tum_pdl1": {"cv": 0.5},
+    "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8.0, "high": 16.0},
+    "ctc_loss_per_day": {"distribution": "uniform", "low": 7.0, "high": 16.6},
+}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--patients", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=200, help="patients per batched-engine call")
+    ap.add_argument("--rtol", type=float, default=1e-6)
+    args = ap.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+
+    exp = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=10.0, duration_days=365.0,
+                     output_times=np.arange(0.0, 366.0))
+    prob = exp.problem()
+    prob.rtol = args.rtol
+    t0 = time.perf_counter()
+    k = batched.kernel(prob.mechanism, prob.params)
+    t_compile = time.perf_counter() - t0
+    order = k.compiled.parameters
+    batch = sample_patients(parse_cohort(COHORT, "benchmark"), exp, np.arange(args.patients), order)
+    varied = [i for i in range(len(order)) if not np.all(batch.p[i] == batch.p[i, 0])]
+    species = k.compiled.species
+    scales = k.compiled.scales
+
+    import roadrunner
+
+    t0 = time.perf_counter()
+    rr = roadrunner.RoadRunner(to_sbml(prob))
+    rr.setIntegrator("cvode")
+    integ = rr.integrator
+    integ.setValue("stiff", True)
+    integ.setValue("relative_tolerance", args.rtol)
+    integ.setValue("absolute_tolerance", float(args.rtol * 1e-3 * scales.min()))
+    for s, sc in zip(species, scales):
+        integ.setIndividualTolerance(s, float(args.rtol * 1e-3 * sc))
+    integ.setValue("maximum_num_steps", 1_000_000)
+    rr.timeCourseSelections = ["time", *species]
+    t_load = time.perf_counter() - t0
+
+    n = args.patients
+    rr_out = np.empty((n, len(species), 366))
+    t0 = time.perf_counter()
+    for j in range(n):
+        rr.resetAll()
+        for i in varied:
+            rr.setValue(order[i], float(batch.p[i, j]))
+        rr.reset()  # re-evaluates initial assignments (N = tumour_initial_g) with the new values
+        rr_out[j] = np.asarray(rr.simulate(0.0, 365.0, 366))[:, 1:].T
+    t_rr = time.perf_counter() - t0
+
+    exo = np.empty_like(rr_out)
+    stats: dict = {}
+    t0 = time.perf_counter()
+    for a in range(0, n, args.batch):
+        b = min(a + args.batch, n)
+        _, y = batched.integrate(prob, batch.p[:, a:b], stats=stats, kern=k)
+        exo[a:b] = y.transpose(2, 0, 1)
+    t_exo = time.perf_counter() - t0
+
+    denom = np.maximum(np.abs(exo).max(axis=2, keepdims=True), 1e-9 * scales[None, :, None])
+    rel = np.abs(rr_out - exo) / denom
+    j, s, t = np.unravel_index(int(np.argmax(rel)), rel.shape)
+    per_species = rel.max(axis=(0, 2))
+    worst = np.argsort(per_species)[::-1][:4]
+    print(f"patients: {n} (batch {args.batch}), 365 days, daily output, rtol {args.rtol:g}, one core each")
+    print(f"libroadrunner {roadrunner.__version__}: load {t_load:.2f} s, simulate {t_rr:.2f} s "
+          f"= {1e3 * t_rr / n:.2f} ms/patient ({n / t_rr:.1f} patients/s)")
+    print(f"exoniche batched: compile {t_compile:.2f} s, simulate {t_exo:.2f} s = {1e3 * t_exo / n:.2f} ms/patient "
+          f"({n / t_exo:.1f} patients/s); steps {stats['steps']}, rhs {stats['rhs']}, jacobians {stats['jac']}, "
+          f"LU {stats['lu']} (all batches)")
+    print(f"worst: patient {j}, {species[s]}, day {t}: roadrunner {rr_out[j, s, t]:.6g}, exoniche {exo[j, s, t]:.6g}")
+    print("largest per species: " + ", ".join(f"{species[i]} {per_species[i]:.2e}" for i in worst))
+    print(f"max_rel_diff: {rel.max():.3e}")
+    print(f"ratio: {(n / t_exo) / (n / t_rr):.2f}")
+
+
+if __name__ == "__main__":
+    main()
