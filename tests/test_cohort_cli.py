@@ -177,3 +177,13 @@ def test_same_numbers_for_one_and_two_workers_and_a_dask_local_cluster(tmp_path)
                        check=True, capture_output=True)
     _same(tmp_path / "one", tmp_path / "two")
     _same(tmp_path / "one", tmp_path / "dask")
+
+
+def test_the_example_cohort_runs_and_feeds_survival_and_monitoring(cli, tmp_path):
+    example = Path(__file__).resolve().parents[1] / "examples" / "cohorts" / "liquid_biopsy.toml"
+    out = tmp_path / "run"
+    code, stdout, err = cli("cohort", example, "--patients", "24", "--out", out, "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["patients"] == 24
+    code, _, err = cli("biomarkers", "monitor", out / "observe" / "measurements.parquet", "--patient", "5", "--json")
+    assert code == 0, err
