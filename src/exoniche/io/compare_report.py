@@ -78,6 +78,8 @@ def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:
         ax.set_title(title, fontsize=10)
         if log:
             ax.set_yscale("log")
+            top = max(ln.get_ydata().max() for ln in ax.get_lines())
+            ax.set_ylim(bottom=max(top * 1e-5, 1e-12), top=top * 2)  # 5 decades: zeros at day 0 stay off-scale
         else:
             ax.axhline(1.0, color="grey", lw=0.6, ls=":")
         _spines(ax)

@@ -1,0 +1,110 @@
+"""Open question 3: after surgical removal of the primary, does the exosome effect on the niche end?
+
+Mice bear a lung-tropic 4175-LuT tumour (2 mg at day 0, 120 days). Arms: no surgery; complete
+resection on day 7, 14, 21, 28 or 42; and resection on day 21 leaving 5 % of the tumour. Read-outs:
+how fast each organ's niche score falls after a day-21 resection (half-life), and metastasis risk
+(expected metastases seeded, P(detectable metastasis) by day 120 with Wilson CI, KM median).
+"""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
+from exoniche.experiments.compare import compare
+from exoniche.experiments.interventions import Intervention
+from exoniche.experiments.setup import Experiment
+from exoniche.experiments.studies.common import niche_score, records
+from exoniche.io.compare_report import colour, write_study
+
+QUESTION = ("After the primary tumour is surgically removed, does the effect of the exosomes on the pre-metastatic "
+            "niche terminate, and how does metastasis risk depend on when (and how completely) it is removed?")
+DAYS = 120.0
+RESECTION_DAYS = (7, 14, 21, 28, 42)
+REF_DAY = 21
+INITIAL_G = 0.002  # a small, just-palpable tumour: seeding is still rare in the first weeks
+
+
+def _half_life(ds, organ: str, day: float) -> float | None:
+    t = ds["time"].values
+    s = np.array([niche_score(ds, organ, float(x)) for x in t])
+    k0 = int(np.argmin(np.abs(t - day)))
+    start = s[k0]
+    if start < 0.05:
+        return None
+    below = np.nonzero(s[k0:] <= start / 2)[0]
+    return float(t[k0 + below[0]] - t[k0]) if below.size else None
+
+
+def run(out, workers=None, progress=None) -> dict:
+    base = dict(physiology="mouse", tumour="4175-LuT", tumour_initial_g=INITIAL_G, duration_days=DAYS)
+    arms = {"no surgery": Experiment(**base)}
+    for d in RESECTION_DAYS:
+        arms[f"resection day {d}"] = Experiment(**base, interventions=[Intervention("resection", day=float(d))])
+    arms[f"resection day {REF_DAY}, 5 % left"] = Experiment(
+        **base, interventions=[Intervention("resection", day=float(REF_DAY), residual_fraction=0.05)])
+    cmp = compare(arms, replicates=200, seed=3, name="resection", workers=workers, progress=progress)
+    ref = cmp.arm(f"resection day {REF_DAY}").dataset
+    rows = []
+    for a in cmp.arms:
+        s = a.summary
+        org = {r["organ"]: r for r in s["organs"]}
+        ci = s["p_any_detectable_ci"]
+        rows.append({"arm": a.name, "lung niche score at end": niche_score(a.dataset, "lung"),
+                     "expected lung metastases": org["lung"]["expected_metastases"],
+                     "expected metastases, other organs": sum(org[o]["expected_metastases"] for o in ORGANS[1:]),
+                     "P(detectable metastasis)": s["p_any_detectable"], "CI low": ci[0], "CI high": ci[1],
+                     "KM median day": s["median_day_first_detectable_any"]})
+    table = pd.DataFrame(rows)
+    halves = {o: _half_life(ref, o, REF_DAY) for o in ORGANS}
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4.8))
+    for i, a in enumerate(cmp.arms):
+        t = a.dataset["time"].values
+        ax1.plot(t, [niche_score(a.dataset, "lung", float(x)) for x in t], color=colour(i), label=a.name,
+                 ls="-" if i < 6 else "--")
+    ax1.set_xlabel("day")
+    ax1.set_ylabel("lung niche score (mean index rise)")
+    ax1.set_title("Lung niche after resection (metastases keep releasing exosomes)", fontsize=11)
+    ax1.legend(frameon=False, fontsize=8)
+    x = np.arange(len(cmp.arms))
+    ax2.bar(x, table["expected lung metastases"], color=[colour(i) for i in x])
+    ax2.set_yscale("log")
+    ax2.set_xticks(x, [a.name.replace("resection ", "") for a in cmp.arms], rotation=30, ha="right", fontsize=8)
+    ax2.set_ylabel(f"expected lung metastases seeded by day {DAYS:g}")
+    ax2b = ax2.twinx()
+    p = table["P(detectable metastasis)"].values
+    ax2b.errorbar(x, p, yerr=[np.clip(p - table["CI low"], 0, None), np.clip(table["CI high"] - p, 0, None)], fmt="o",
+                  color="black", capsize=3, label="P(detectable metastasis) ± 95 % CI")
+    ax2b.set_ylim(0, 1.05)
+    ax2b.set_ylabel("P(detectable metastasis by end)")
+    ax2b.legend(frameon=False, fontsize=8, loc="upper right")
+    ax2.set_title("Metastasis risk by resection timing", fontsize=11)
+    for ax in (ax1, ax2):
+        ax.spines[["top"]].set_visible(False)
+    fig.tight_layout()
+    fig.savefig(out / "resection.png", dpi=120)
+    plt.close(fig)
+    none = table.iloc[0]
+    early, late = table.iloc[1], table.iloc[len(RESECTION_DAYS)]
+    hl = ", ".join(f"{ORGAN_NAMES[o]} {v:.0f} d" if v is not None else f"{ORGAN_NAMES[o]} no fall to half / no niche"
+                   for o, v in halves.items())
+    answer = (f"Not entirely. After a complete day-{REF_DAY} resection the niche score falls to half in: {hl}; "
+              f"lung metastases already seeded keep releasing exosomes, so the lung niche "
+              f"{'re-forms' if table.iloc[3]['lung niche score at end'] > 0.5 else 'stays low'} "
+              f"(score at day {DAYS:g}: {table.iloc[3]['lung niche score at end']:.2f} vs {none['lung niche score at end']:.2f} "
+              f"without surgery). Earlier surgery seeds fewer metastases: {early['expected lung metastases']:.3g} "
+              f"expected lung metastases with resection on day {RESECTION_DAYS[0]} vs "
+              f"{late['expected lung metastases']:.3g} on day {RESECTION_DAYS[-1]} and "
+              f"{none['expected lung metastases']:.3g} without; P(detectable metastasis by day {DAYS:g}) "
+              f"{early['P(detectable metastasis)']:.2f} vs {late['P(detectable metastasis)']:.2f} vs "
+              f"{none['P(detectable metastasis)']:.2f}. Leaving 5 % of the tumour gives "
+              f"{table.iloc[-1]['expected lung metastases']:.3g}.")
+    paths = write_study("resection", QUESTION, answer, table, out / "resection.png", out,
+                        {"days": DAYS, "resection_days": RESECTION_DAYS, "niche_half_life_days": halves},
+                        "Niche half-life: days after the day-21 resection until the organ's niche score is half its "
+                        "value at surgery. Metastases: expected number seeded (mean field) and the fraction of 200 "
+                        "replicates with a detectable (>= 1 mm) metastasis by the end.")
+    return {"study": "resection", "question": QUESTION, "answer": answer, "table": records(table),
+            "niche_half_life_days": halves, "run": paths}

@@ -1,0 +1,52 @@
+"""The four built-in studies answer their question with a figure and a table, and their answers hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+def _run(cli_json, tmp_path, name):
+    doc = cli_json("study", name, "--out", tmp_path / name)
+    assert Path(doc["run"]["report"]).exists() and Path(doc["run"]["figure"]).exists()
+    assert doc["question"] and doc["answer"] and doc["table"]
+    return doc
+
+
+def test_sources_tumour_exosomes_build_the_lung_niche(cli_json, tmp_path):
+    doc = _run(cli_json, tmp_path, "sources")
+    lung = [r for r in doc["table"] if r["organ"] == "lung"]
+    for r in lung:
+        assert r["tumour effect"] > 10 * abs(r["host effect"])
+
+
+def test_interactions_integrins_and_pdl1_drive_lung_metastasis(cli_json, tmp_path):
+    doc = _run(cli_json, tmp_path, "interactions")
+    main = {r["term"]: r["lung metastases (log2 fold)"] for r in doc["table"] if r["kind"] == "main effect"}
+    assert main["integrins"] > 1 and main["PD-L1"] > 1  # > 2-fold each
+    assert set(main) == {"integrins", "miR-105", "VEGF", "PD-L1"}
+
+
+def test_resection_earlier_is_better_and_niche_decays(cli_json, tmp_path):
+    doc = _run(cli_json, tmp_path, "resection")
+    rows = {r["arm"]: r for r in doc["table"]}
+    mets = [rows[f"resection day {d}"]["expected lung metastases"] for d in (7, 14, 21, 28, 42)]
+    assert mets == sorted(mets) and mets[-1] < rows["no surgery"]["expected lung metastases"]
+    assert rows["resection day 7"]["P(detectable metastasis)"] < rows["no surgery"]["P(detectable metastasis)"] - 0.3
+    assert rows["resection day 21, 5 % left"]["expected lung metastases"] > rows["resection day 21"][
+        "expected lung metastases"]
+    assert doc["niche_half_life_days"]["lung"] is not None and doc["niche_half_life_days"]["lung"] < 14
+
+
+@pytest.mark.slow
+def test_schedules_trial_ranks_therapies(cli_json, tmp_path):
+    doc = _run(cli_json, tmp_path, "schedules")
+    rows = {r["schedule"]: r for r in doc["table"]}
+    assert rows["resection d28"]["fold vs no therapy (paired, geo-mean)"] < 0.1
+    assert rows["GW4869 early (d0-28)"]["fold vs no therapy (paired, geo-mean)"] < 1
+
+
+def test_unknown_study_exits_2(cli):
+    code, out, err = cli("study", "sourcez")
+    assert code == 2 and 'did you mean "sources"' in err
