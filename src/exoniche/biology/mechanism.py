@@ -136,8 +136,8 @@ def build_mechanism() -> Mechanism:
             ("Surv", "patrolling monocytes and NK cells (surveillance)"),
         ):
             m.sp(f"{idx}_{o}", "fold", o, f"{desc}, fold over the healthy {ORGAN_NAMES[o]}", "1", 1.0)
-        m.sp(f"Col_{o}", "colonies", o, f"expected number of metastases seeded in the {ORGAN_NAMES[o]}", "0", 1.0)
-        m.sp(f"M_{o}", "g", o, f"metastatic tumour mass in the {ORGAN_NAMES[o]} (mean field)", "0", 1e-3)
+        m.sp(f"Col_{o}", "colonies", o, f"expected number of metastases seeded in the {ORGAN_NAMES[o]}", "0", 1e-3)
+        m.sp(f"M_{o}", "g", o, f"metastatic tumour mass in the {ORGAN_NAMES[o]} (mean field)", "0", 1e-9)
     m.sp("Resist", "fraction", "primary", "chemoresistant fraction of tumour cells (exosome-transferred ΔNp73 [102])",
          "0", 1.0)
     m.sp("TGFb_liver", "fold", "liver", "Kupffer-cell TGF-β, fold over healthy liver", "1", 1.0)
