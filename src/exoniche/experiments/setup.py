@@ -8,8 +8,8 @@ challenges, secretion block, immune status, checkpoint blockade, imposed hypoxia
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import numpy as np
 
@@ -139,9 +139,8 @@ class Experiment:
             events.append(Event(_nonneg("challenge.time", c.time), "C_inj", amount=_nonneg("challenge.cells", c.cells),
                                 label="tumour-cell challenge"))
         if self.interventions:
-            from exoniche.experiments.interventions import intervention_events
-
             from exoniche.engines import ParameterEvent
+            from exoniche.experiments.interventions import intervention_events
 
             timed = intervention_events(self.interventions, params, _nonneg("duration_days", self.duration_days, False))
             # in force from day 0: part of the parameter set, so derived read-outs see them too

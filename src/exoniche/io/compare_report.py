@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from exoniche import __version__  # noqa: E402
-from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS  # noqa: E402
+from exoniche.biology.mechanism import ORGAN_NAMES  # noqa: E402
 from exoniche.experiments.compare import km_curve  # noqa: E402
 from exoniche.io.report import INDEX_LABELS, _fmt, _img, _prepare  # noqa: E402
 
@@ -103,8 +103,8 @@ def figure_metastasis_bars(cmp, path: Path) -> Path:
         rows = {r["organ"]: r for r in a.summary["organs"]}
         p = np.array([rows[o]["p_detectable"] for o in organs])
         ci = np.array([rows[o]["p_detectable_ci"] for o in organs])
-        ax1.bar(x - 0.4 + w * (i + 0.5), p, w, yerr=[np.clip(p - ci[:, 0], 0, None), np.clip(ci[:, 1] - p, 0, None)], capsize=2, color=colour(i),
-                label=a.name)
+        err = [np.clip(p - ci[:, 0], 0, None), np.clip(ci[:, 1] - p, 0, None)]
+        ax1.bar(x - 0.4 + w * (i + 0.5), p, w, yerr=err, capsize=2, color=colour(i), label=a.name)
         m = np.array([max(rows[o]["mean_metastases_per_replicate"], 1e-3) for o in organs])
         lo = np.array([max(rows[o]["mean_metastases_ci"][0] or 0, 1e-3) for o in organs])
         hi = np.array([max(rows[o]["mean_metastases_ci"][1] or 0, 1e-3) for o in organs])

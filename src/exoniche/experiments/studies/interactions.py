@@ -80,7 +80,8 @@ def run(out, workers=None, progress=None) -> dict:
               f"{2 ** main.loc[top, lm]:.2g}-fold); main effects: " +
               ", ".join(f"{t} {v:+.2f}" for t, v in main[lm].items()) +
               f". The strongest interaction is {top_i} ({inter.loc[top_i, lm]:+.2f} log2): "
-              f"{'the components reinforce each other' if inter.loc[top_i, lm] > 0 else 'the components are partly redundant (each matters less when the other is present)'}.")
+              + ("the components reinforce each other." if inter.loc[top_i, lm] > 0 else
+                 "the components are partly redundant (each matters less when the other is present)."))
     paths = write_study("interactions", QUESTION, answer, table, out / "interactions.png", out,
                         {"factors": FACTORS, "days": DAYS, "arms": list(arms)},
                         "Effects are factorial contrasts on log2(outcome): a main effect is log2 of the geometric-"

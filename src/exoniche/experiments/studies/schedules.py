@@ -37,8 +37,8 @@ SCHEDULES = {
     "anti-PD-1 early (d0-28)": [Intervention("anti_pd1", start_day=0, stop_day=28)],
     "anti-PD-1 late (d28-56)": [Intervention("anti_pd1", start_day=28, stop_day=56)],
     "resection d28": [Intervention("resection", day=28)],
-    "resection d28 + GW4869 d28-56": [Intervention("resection", day=28), Intervention("gw4869", start_day=28,
-                                                                                     stop_day=56)],
+    "resection d28 + GW4869 d28-56": [Intervention("resection", day=28),
+                                      Intervention("gw4869", start_day=28, stop_day=56)],
 }
 
 
@@ -57,7 +57,8 @@ def _one(task):
     a = _animal(i)
     exp = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.002, duration_days=DAYS,
                      interventions=list(SCHEDULES[sched]),
-                     parameter_changes={"tumour_secretion_per_cell_per_h": preset.secretion_per_cell_per_h * a["f"][0],
+                     parameter_changes={"tumour_secretion_per_cell_per_h":
+                                        preset.secretion_per_cell_per_h * a["f"][0],
                                         "colonisation_potential": preset.colonisation_potential * a["f"][1],
                                         "tumour_doubling_time_days": preset.doubling_time_days * a["f"][2]})
     sim = simulate(exp, replicates=1, seed=a["seed"])
@@ -80,13 +81,14 @@ def run(out, workers=None, progress=None) -> dict:
         k = int(np.isfinite(first[s]).sum())
         lo, hi = wilson(k, N_ANIMALS)
         lm = np.log10(np.maximum(mets[s], 1e-3))
+        diff = lm - np.log10(np.maximum(mets["no therapy"], 1e-3))  # paired: same animal, same random numbers
+        half = Z95 * np.std(diff, ddof=1) / np.sqrt(N_ANIMALS)
         rows.append({"schedule": s, "animals with detectable metastasis": k, "fraction": k / N_ANIMALS,
                      "CI low": lo, "CI high": hi, "KM median day": km_median(first[s]),
                      "geometric mean metastases seeded": float(10 ** lm.mean()),
-                     "fold vs no therapy (paired, geo-mean)": float(10 ** np.mean(lm - np.log10(
-                         np.maximum(mets["no therapy"], 1e-3)))),
-                     "95 % CI of fold, low": float(10 ** (np.mean(lm - np.log10(np.maximum(mets["no therapy"], 1e-3)))
-                                                         - Z95 * np.std(lm - np.log10(np.maximum(mets["no therapy"], 1e-3)), ddof=1) / np.sqrt(N_ANIMALS)))})
+                     "fold vs no therapy (paired, geo-mean)": float(10 ** diff.mean()),
+                     "fold 95 % CI low": float(10 ** (diff.mean() - half)),
+                     "fold 95 % CI high": float(10 ** (diff.mean() + half))})
     table = pd.DataFrame(rows)
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5.2))
     for j, s in enumerate(SCHEDULES):
@@ -98,8 +100,7 @@ def run(out, workers=None, progress=None) -> dict:
     ax1.set_title(f"Metastasis-free survival ({N_ANIMALS} virtual mice per schedule, same animals)", fontsize=11)
     ax1.legend(frameon=False, fontsize=7, loc="lower left")
     y = np.arange(len(SCHEDULES))[::-1]
-    fold = table["fold vs no therapy (paired, geo-mean)"].values
-    ax2.barh(y, fold, color=[colour(j) for j in range(len(SCHEDULES))])
+    ax2.barh(y, table["fold vs no therapy (paired, geo-mean)"].values, color=[colour(j) for j in range(len(SCHEDULES))])
     ax2.set_xscale("log")
     ax2.axvline(1, color="black", lw=0.6)
     ax2.set_yticks(y, list(SCHEDULES), fontsize=8)
@@ -112,13 +113,13 @@ def run(out, workers=None, progress=None) -> dict:
     plt.close(fig)
     best = table.iloc[1:].sort_values(["fraction", "fold vs no therapy (paired, geo-mean)"]).iloc[0]
     ctrl = table.iloc[0]
+    fold = table.set_index("schedule")["fold vs no therapy (paired, geo-mean)"]
+    timing = "; ".join(f"{a.split(' early')[0]} early x{fold[a]:.2g} vs late "
+                       f"x{fold[a.replace('early (d0-28)', 'late (d28-56)')]:.2g}" for a in SCHEDULES if "early" in a)
     answer = (f"Without therapy {ctrl['fraction']:.0%} of animals have a detectable metastasis by day {DAYS:g}. "
               f"The best schedule is '{best['schedule']}' ({best['fraction']:.0%}, 95 % CI "
-              f"{best['CI low']:.0%}-{best['CI high']:.0%}; seeding x{best['fold vs no therapy (paired, geo-mean)']:.2g}). "
-              "Timing matters: " + "; ".join(
-                  f"{a.split(' early')[0]} early x{table.set_index('schedule').loc[a, 'fold vs no therapy (paired, geo-mean)']:.2g}"
-                  f" vs late x{table.set_index('schedule').loc[a.replace('early (d0-28)', 'late (d28-56)'), 'fold vs no therapy (paired, geo-mean)']:.2g}"
-                  for a in SCHEDULES if "early" in a) + " (seeding relative to no therapy).")
+              f"{best['CI low']:.0%}-{best['CI high']:.0%}; seeding x{fold[best['schedule']]:.2g}"
+              f"). Timing matters: {timing} (seeding relative to no therapy).")
     paths = write_study("schedules", QUESTION, answer, table, out / "schedules.png", out,
                         {"animals": N_ANIMALS, "seed": SEED, "cv": CV, "days": DAYS,
                          "schedules": {k: [iv.describe() for iv in v] for k, v in SCHEDULES.items()}},
