@@ -67,7 +67,8 @@ def test_tumour_exosome_mass_balance_against_integrated_secretion():
         + (ds["sec_per_g"] * (ds["N"] + ds["met_mass"])).values[:-1]))])
     names = [s for s in ds.data_vars if s.startswith(("E_tum", "B_tum", "D_tum"))]
     total = sum(ds[s].values for s in names)
-    np.testing.assert_allclose(total[1:], secreted[1:], rtol=1e-3)
+    assert total[0] > 0  # plasma tumour exosomes start at their quasi-steady state
+    np.testing.assert_allclose(total[1:] - total[0], secreted[1:], rtol=1e-3)
 
 
 def test_amounts_stay_non_negative_and_finite():

@@ -115,7 +115,7 @@ def build_mechanism() -> Mechanism:
     # ------------------------------------------------------------------ species
     m.sp("N", "g", "primary", "primary tumour mass", "tumour_initial_g", 1.0)
     for p, desc in POPULATIONS.items():
-        m.sp(f"E_{p}", "Gp", "plasma", f"{desc} in plasma", "0", 10.0)
+        m.sp(f"E_{p}", "Gp", "plasma", f"{desc} in plasma", "E_tum_qss0" if p == "tum" else "0", 10.0)
         for o in ORGANS:
             for c in CELLS:
                 who = TARGET_CELLS[o] if c == "target" else "other cells"
@@ -123,7 +123,8 @@ def build_mechanism() -> Mechanism:
                      "0", 10.0)
         m.sp(f"B_{p}_spleen", "Gp", "spleen", f"{desc} taken up by splenic macrophages", "0", 10.0)
         m.sp(f"D_{p}", "Gp", "sink", f"{desc} cleared by macrophages and degraded", "0", 10.0)
-    m.sp("C", "cells", "plasma", "circulating tumour cells shed by primary and metastases", "0", 1e4)
+    m.sp("C", "cells", "plasma", "circulating tumour cells shed by primary and metastases",
+         "ctc_shedding_per_g_per_day * tumour_initial_g / ctc_loss_per_day", 1e4)
     m.sp("C_inj", "cells", "plasma", "tumour cells injected into the circulation (experimental metastasis)", "0", 1e4)
     for o in ORGANS:
         for idx, desc in (
@@ -169,6 +170,15 @@ def build_mechanism() -> Mechanism:
                  f"uptake of {p} exosomes by {TARGET_CELLS[o]}s: flow share x (basal + integrin zip codes) [25]")
             m.ex(f"k_{p}_{o}_stroma", f"uptake_rate_scale * flow_share_{o} * uptake_basal_stroma_{o}", "1/day",
                  f"integrin-independent uptake of {p} exosomes by other {ORGAN_NAMES[o]} cells")
+    # Plasma tumour exosomes start at their quasi-steady state for the initial tumour (they equilibrate
+    # within an hour, so a day-0 blood draw already sees them); bound exosomes and the niche start healthy.
+    h0 = "pow(tumour_initial_g, hypoxia_hill) / (pow(tumour_initial_g, hypoxia_hill) + " \
+         "pow(hypoxia_half_mass_g, hypoxia_hill))"
+    k_out = " + ".join(["exo_mps_clearance_per_day"] + [f"k_tum_{o}_{c}" for o in ORGANS for c in CELLS])
+    m.ex("E_tum_qss0", f"tumour_secretion_per_cell_per_h * hours_per_day * cells_per_g / particles_per_gp * "
+         f"(1 + hypoxia_secretion_gain * ({h0} + (1 - {h0}) * hypoxia_extra)) * release_factor * "
+         f"tumour_initial_g * (1 - lymph_drainage_fraction) / ({k_out})", "Gp",
+         "plasma tumour exosomes at quasi-steady state for the initial tumour")
     # cargo-weighted loads per g organ; tumour-population vegf uses the hypoxia-raised cargo
     cargo_of = {("tum", "vegf"): "cargo_hyp_vegf"}
     for o in ORGANS:

@@ -100,7 +100,9 @@ def _generate(mech: Mechanism, comp: Compiled) -> tuple:
             terms.append(f"r{j}" if v == 1 else f"-r{j}" if v == -1 else f"{v!r}*r{j}")
         src.append(f"    dy[{i}] = " + (" + ".join(terms) if terms else "0.0"))
     src += ["    return dy", ""]
+    # initial amounts may use parameter-only expressions (quasi-steady states), as in compile.py
     src += ["def initial(p):", *[f"    {name} = p[{i}]" for i, name in enumerate(pnames)],
+            *[f"    {e.name} = {e.formula}" for e in hoisted_exprs],
             "    return [" + ", ".join(s.initial for s in mech.species) + "]", ""]
     ns: dict = dict(ARRAY_NAMESPACE)
     ns["np"] = np

@@ -87,7 +87,13 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> Compiled:
 
     def header(array: bool) -> list[str]:
         lines = [f"    {name} = p[{i}]" for i, name in enumerate(pnames)]
-        lines += [f"    {name} = y[{i}]" for i, name in enumerate(species)]
+        if array:
+            lines += [f"    {name} = y[{i}]" for i, name in enumerate(species)]
+        else:
+            # Amounts are non-negative; a solver trial state a few ulps below zero (e.g. a resected primary
+            # at 0 g) is read as 0 so that ln() and pow() in the rate laws stay defined. This changes nothing
+            # for non-negative states, so the math equals the SBML export's.
+            lines += [f"    {name} = y[{i}] if y[{i}] > 0.0 else 0.0" for i, name in enumerate(species)]
         lines += [f"    {e.name} = {e.formula}" for e in mech.expressions]
         return lines
 
@@ -110,7 +116,10 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> Compiled:
             "    return [" + ", ".join(f"r{j}" for j in range(len(mech.processes))) + "]", ""]
     src += ["def evaluate(y, p):", *header(True),
             "    return {" + ", ".join(f"{e!r}: {e}" for e in exprs) + "}", ""]
+    # Initial amounts may use named expressions that depend on parameters only (e.g. quasi-steady states).
+    param_only = [e for e in mech.expressions if not deps[e.name]]
     src += ["def initial(p):", *[f"    {name} = p[{i}]" for i, name in enumerate(pnames)],
+            *[f"    {e.name} = {e.formula}" for e in param_only],
             "    return [" + ", ".join(s.initial for s in mech.species) + "]", ""]
     code = "\n".join(src)
     ns_scalar: dict = dict(SCALAR_NAMESPACE)

@@ -27,8 +27,6 @@ from exoniche.errors import ScenarioError, suggest
 COMMON_FIELDS = ("type", "start_day", "stop_day", "label")
 ON = ("tumour", "injection")
 INTEGRINS = tuple(c for c, _ in ZIP_CODES)
-_RESECTION_GUARD_G = 1e-10
-TIGHT_RTOL = 1e-8  # with the primary at ~0 g, a tighter tolerance keeps round-off below the floor
 
 
 @lru_cache(maxsize=1)
@@ -235,13 +233,6 @@ def intervention_events(interventions, params, duration_days: float, where: str 
         if catalogue()[iv.type]["kind"] == "resection":
             residual = float(iv.effect_size(phys))
             events.append(Event(float(iv.day), "N", factor=residual, label=iv.describe()))
-            if residual < _RESECTION_GUARD_G:
-                # numerical guard: with the primary at ~0 g, solver round-off can push N below -mass_floor_g,
-                # where the Gompertz logarithm is undefined. A floor of 1e-10 g plus a tighter tolerance
-                # (TIGHT_RTOL, set by Experiment.problem) keeps it defined; expected metastases change by ~1 %.
-                events.append(ParameterEvent(float(iv.day), "mass_floor_g", max(params.value("mass_floor_g"),
-                                                                                 _RESECTION_GUARD_G),
-                                             label="numerical floor after complete resection"))
             continue
         t0, t1 = iv.window(duration_days)
         for pname, rule, value in iv.operations(params):
@@ -262,7 +253,3 @@ def intervention_events(interventions, params, duration_days: float, where: str 
                 current = value
     return sorted(events, key=lambda e: e.time)
 
-
-def needs_tight_tolerance(events) -> bool:
-    """True when a complete resection put the primary near 0 g (see TIGHT_RTOL)."""
-    return any(isinstance(e, ParameterEvent) and e.parameter == "mass_floor_g" for e in events)

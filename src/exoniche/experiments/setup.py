@@ -148,11 +148,5 @@ class Experiment:
             for e in at_start:
                 params = params.with_values({e.parameter: e.value}, source=f"intervention: {e.label}")
             events.extend(e for e in timed if e not in at_start)
-        problem = Problem(biology.mechanism(), params, _nonneg("duration_days", self.duration_days, False),
-                          self.output_times, events, label=self.label)
-        if self.interventions:
-            from exoniche.experiments.interventions import TIGHT_RTOL, needs_tight_tolerance
-
-            if needs_tight_tolerance(events):
-                problem.rtol = min(problem.rtol, TIGHT_RTOL)
-        return problem
+        return Problem(biology.mechanism(), params, _nonneg("duration_days", self.duration_days, False),
+                       self.output_times, events, label=self.label)
