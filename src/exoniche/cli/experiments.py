@@ -120,7 +120,8 @@ def register(app: typer.Typer) -> None:
         for col in res["table"][0]:
             table.add_column(str(col), overflow="fold")
         for row in res["table"]:
-            table.add_row(*[f"{v:.3g}" if isinstance(v, float) else str(v) for v in row.values()])
+            table.add_row(*[f"{v:.3g}" if isinstance(v, float) else "not reached" if v is None and "median" in str(k)
+                            else "" if v is None else str(v) for k, v in row.items()])
         console.print(table)
         console.print(f"report: {res['run']['report']}")
 
