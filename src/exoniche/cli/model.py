@@ -30,8 +30,9 @@ def register(app: typer.Typer) -> None:
         out: Path = typer.Option(Path("runs/simulate"), "--out", help="Run folder to write."),
         json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
     ) -> None:
-        """Simulate one tumour-bearing host: niche formation per organ and metastasis risk (default:
-        4175-LuT lung-tropic breast tumour, human host, 180 days)."""
+        """Simulate one tumour-bearing host: niche formation per organ and metastasis risk.
+
+        Default: a 10 g 4175-LuT lung-tropic breast tumour in a human host for 180 days."""
         from exoniche.errors import ScenarioError
         from exoniche.experiments.setup import Experiment
         from exoniche.experiments.simulate import simulate as run_simulation
