@@ -37,7 +37,7 @@ import xarray as xr
 
 from exoniche.biology.mechanism import Mechanism
 from exoniche.engines.compile import ARRAY_NAMESPACE, Compiled, compile_mechanism, identifiers
-from exoniche.engines.problem import Event, ParameterEvent, Problem
+from exoniche.engines.problem import ParameterEvent, Problem, check_events
 from exoniche.errors import ModelError, ScenarioError
 
 NAME = "batched"
@@ -495,15 +495,8 @@ def integrate(problem: Problem, p: np.ndarray, *, species: list[str] | None = No
     sidx = {s: i for i, s in enumerate(comp.species)}
     pidx = {n: i for i, n in enumerate(comp.parameters)}
     keep = [sidx[s] for s in (species or comp.species)]
-    for e in problem.events:
-        if isinstance(e, ParameterEvent):
-            if e.parameter not in pidx:
-                raise ModelError(f"event {e.label or e}: parameter {e.parameter!r} is not used by the mechanism")
-        elif not isinstance(e, Event) or e.species not in sidx:
-            raise ModelError(f"event {getattr(e, 'label', '') or e}: unknown species {getattr(e, 'species', e)!r}")
-    for e in problem.events:
-        if isinstance(e, ParameterEvent) and e.time <= 0:
-            p[pidx[e.parameter]] = e.value
+    for e in check_events(problem.events, sidx, pidx):  # values in force at t = 0 also set the initial state
+        p[pidx[e.parameter]] = e.value
     P = p.shape[1]
     n = len(comp.species)
     y = np.empty((n, P))

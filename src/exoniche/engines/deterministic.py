@@ -6,7 +6,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 
 from exoniche.engines.compile import compile_mechanism
-from exoniche.engines.problem import Event, ParameterEvent, Problem
+from exoniche.engines.problem import ParameterEvent, Problem, check_events
 from exoniche.engines.result import trajectory_dataset
 from exoniche.errors import ModelError
 
@@ -34,15 +34,8 @@ def run(problem: Problem, *, seed=None, replicates: int = 1, progress=None, comp
     t_out = problem.times()
     idx = {s: i for i, s in enumerate(comp.species)}
     pidx = {name: i for i, name in enumerate(comp.parameters)}
-    for e in problem.events:
-        if isinstance(e, ParameterEvent):
-            if e.parameter not in pidx:
-                raise ModelError(f"event {e.label or e}: parameter {e.parameter!r} is not used by the mechanism")
-        elif not isinstance(e, Event) or e.species not in idx:
-            raise ModelError(f"event {getattr(e, 'label', '') or e}: unknown species {getattr(e, 'species', e)!r}")
-    for e in problem.events:  # parameter values in force at t = 0 also set the initial state
-        if isinstance(e, ParameterEvent) and e.time <= 0:
-            p[pidx[e.parameter]] = e.value
+    for e in check_events(problem.events, idx, pidx):  # values in force at t = 0 also set the initial state
+        p[pidx[e.parameter]] = e.value
     y0 = np.array(comp.initial(p), dtype=float)
     out = np.empty((len(comp.species), len(t_out)))
     filled = np.zeros(len(t_out), dtype=bool)

@@ -35,6 +35,22 @@ class ParameterEvent:
     label: str = ""
 
 
+def check_events(events, species_index: dict, param_index: dict) -> list:
+    """Validate events against a compiled mechanism; return the ParameterEvents in force at day 0.
+
+    Every engine calls this, so a bad event gets the same error whichever engine runs it.
+    """
+    from exoniche.errors import ModelError
+
+    for e in events:
+        if isinstance(e, ParameterEvent):
+            if e.parameter not in param_index:
+                raise ModelError(f"event {e.label or e}: parameter {e.parameter!r} is not used by the mechanism")
+        elif not isinstance(e, Event) or e.species not in species_index:
+            raise ModelError(f"event {getattr(e, 'label', '') or e}: unknown species {getattr(e, 'species', e)!r}")
+    return [e for e in events if isinstance(e, ParameterEvent) and e.time <= 0]
+
+
 @dataclass
 class Problem:
     mechanism: Mechanism
