@@ -103,14 +103,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run a built-in study of the review's open questions: sources, interactions, resection, schedules."""
         from exoniche.errors import unknown
-        from exoniche.experiments.studies import run_study
+        from exoniche.io.study_report import run_and_write
 
         if name not in STUDIES:
             raise unknown("study", name, STUDIES)
         with _progress(json_) as bar:
             task = bar.add_task(f"study {name}", total=1.0)
-            res = run_study(name, out or Path("runs") / f"study-{name}", workers=workers,
-                            progress=lambda done, total: bar.update(task, completed=done / total))
+            res = run_and_write(name, out or Path("runs") / f"study-{name}", workers=workers,
+                                progress=lambda done, total: bar.update(task, completed=done / total))
         if json_:
             print_json(res)
             return

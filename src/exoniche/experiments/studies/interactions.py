@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import itertools
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from exoniche.experiments.compare import compare
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
-from exoniche.experiments.studies.common import niche_score, records
-from exoniche.io.compare_report import write_study
+from exoniche.experiments.studies.common import StudyResult, niche_score
 
 QUESTION = ("The composition of exosomes is complex: what role does each cargo component play, and do the "
             "components interact, in each organ's niche and metastasis?")
@@ -27,7 +25,8 @@ FACTORS = {"integrins": "ITGα6", "miR-105": "miR-105", "VEGF": "VEGF", "PD-L1":
 DAYS = 28.0
 
 
-def run(out, workers=None, progress=None) -> dict:
+def run(workers=None, progress=None) -> StudyResult:
+    """The 2^4 knockout design; the figure's bars are the table's log2-fold columns."""
     base = dict(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=DAYS)
     design = list(itertools.product((0, 1), repeat=len(FACTORS)))
     arms = {}
@@ -55,22 +54,6 @@ def run(out, workers=None, progress=None) -> dict:
             row[f"{k} (log2 fold)"] = 2.0 * float(np.mean(v * col))  # mean at +1 minus mean at -1
         rows.append(row)
     table = pd.DataFrame(rows)
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5), sharey=True)
-    ypos = np.arange(len(terms))[::-1]
-    for ax, k in zip(axes, ("lung metastases", "lung niche score", "liver metastases")):
-        vals = table[f"{k} (log2 fold)"].values
-        colours = ["#d62728" if t == "main effect" else "#7f7f7f" for t in table["kind"]]
-        ax.barh(ypos, vals, color=colours)
-        ax.axvline(0, color="black", lw=0.6)
-        ax.set_title(k, fontsize=11)
-        ax.set_xlabel("log2 fold change (present vs knocked out)")
-        ax.spines[["top", "right"]].set_visible(False)
-    axes[0].set_yticks(ypos, table["term"])
-    fig.suptitle("Cargo components of 4175-LuT exosomes: main effects (red) and two-way interactions (grey), "
-                 "2^4 knockout design, day 28", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(out / "interactions.png", dpi=120)
-    plt.close(fig)
     main = table[table["kind"] == "main effect"].set_index("term")
     inter = table[table["kind"] == "interaction"].set_index("term")
     lm = "lung metastases (log2 fold)"
@@ -82,9 +65,9 @@ def run(out, workers=None, progress=None) -> dict:
               f". The strongest interaction is {top_i} ({inter.loc[top_i, lm]:+.2f} log2): "
               + ("the components reinforce each other." if inter.loc[top_i, lm] > 0 else
                  "the components are partly redundant (each matters less when the other is present)."))
-    paths = write_study("interactions", QUESTION, answer, table, out / "interactions.png", out,
-                        {"factors": FACTORS, "days": DAYS, "arms": list(arms)},
-                        "Effects are factorial contrasts on log2(outcome): a main effect is log2 of the geometric-"
-                        "mean fold change between present and knocked out; metastases are the expected number "
-                        "seeded (mean field).")
-    return {"study": "interactions", "question": QUESTION, "answer": answer, "table": records(table), "run": paths}
+    return StudyResult(
+        "interactions", QUESTION, answer, table,
+        figure={"days": DAYS, "panels": ("lung metastases", "lung niche score", "liver metastases")},
+        meta={"factors": FACTORS, "days": DAYS, "arms": list(arms)},
+        notes="Effects are factorial contrasts on log2(outcome): a main effect is log2 of the geometric-mean fold "
+              "change between present and knocked out; metastases are the expected number seeded (mean field).")

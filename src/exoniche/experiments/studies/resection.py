@@ -8,7 +8,6 @@ how fast each organ's niche score falls after a day-21 resection (half-life), an
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -16,8 +15,7 @@ from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
 from exoniche.experiments.compare import compare
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
-from exoniche.experiments.studies.common import niche_score, records
-from exoniche.io.compare_report import colour, write_study
+from exoniche.experiments.studies.common import StudyResult, niche_score
 
 QUESTION = ("After the primary tumour is surgically removed, does the effect of the exosomes on the pre-metastatic "
             "niche terminate, and how does metastasis risk depend on when (and how completely) it is removed?")
@@ -38,7 +36,8 @@ def _half_life(ds, organ: str, day: float) -> float | None:
     return float(t[k0 + below[0]] - t[k0]) if below.size else None
 
 
-def run(out, workers=None, progress=None) -> dict:
+def run(workers=None, progress=None) -> StudyResult:
+    """Resection timing arms; the figure needs each arm's lung niche score over time."""
     base = dict(physiology="mouse", tumour="4175-LuT", tumour_initial_g=INITIAL_G, duration_days=DAYS)
     arms = {"no surgery": Experiment(**base)}
     for d in RESECTION_DAYS:
@@ -59,33 +58,10 @@ def run(out, workers=None, progress=None) -> dict:
                      "KM median day": s["median_day_first_detectable_any"]})
     table = pd.DataFrame(rows)
     halves = {o: _half_life(ref, o, REF_DAY) for o in ORGANS}
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(14, 4.8))
-    for i, a in enumerate(cmp.arms):
+    lung_niche = {}  # arm -> (day, lung niche score) for the figure
+    for a in cmp.arms:
         t = a.dataset["time"].values
-        ax1.plot(t, [niche_score(a.dataset, "lung", float(x)) for x in t], color=colour(i), label=a.name,
-                 ls="-" if i < 6 else "--")
-    ax1.set_xlabel("day")
-    ax1.set_ylabel("lung niche score (mean index rise)")
-    ax1.set_title("Lung niche after resection (metastases keep releasing exosomes)", fontsize=11)
-    ax1.legend(frameon=False, fontsize=8)
-    x = np.arange(len(cmp.arms))
-    ax2.bar(x, table["expected lung metastases"], color=[colour(i) for i in x])
-    ax2.set_yscale("log")
-    ax2.set_xticks(x, [a.name.replace("resection ", "") for a in cmp.arms], rotation=30, ha="right", fontsize=8)
-    ax2.set_ylabel(f"expected lung metastases seeded by day {DAYS:g}")
-    ax2b = ax2.twinx()
-    p = table["P(detectable metastasis)"].values
-    ax2b.errorbar(x, p, yerr=[np.clip(p - table["CI low"], 0, None), np.clip(table["CI high"] - p, 0, None)], fmt="o",
-                  color="black", capsize=3, label="P(detectable metastasis) ± 95 % CI")
-    ax2b.set_ylim(0, 1.05)
-    ax2b.set_ylabel("P(detectable metastasis by end)")
-    ax2b.legend(frameon=False, fontsize=8, loc="upper right")
-    ax2.set_title("Metastasis risk by resection timing", fontsize=11)
-    for ax in (ax1, ax2):
-        ax.spines[["top"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(out / "resection.png", dpi=120)
-    plt.close(fig)
+        lung_niche[a.name] = (t, np.array([niche_score(a.dataset, "lung", float(x)) for x in t]))
     none = table.iloc[0]
     early, late = table.iloc[1], table.iloc[len(RESECTION_DAYS)]
     hl = ", ".join(f"{ORGAN_NAMES[o]} {v:.0f} d" if v is not None else f"{ORGAN_NAMES[o]} no fall to half / no niche"
@@ -102,10 +78,10 @@ def run(out, workers=None, progress=None) -> dict:
               f"{early['P(detectable metastasis)']:.2f} vs {late['P(detectable metastasis)']:.2f} vs "
               f"{none['P(detectable metastasis)']:.2f}. Leaving 5 % of the tumour gives "
               f"{table.iloc[-1]['expected lung metastases']:.3g}.")
-    paths = write_study("resection", QUESTION, answer, table, out / "resection.png", out,
-                        {"days": DAYS, "resection_days": RESECTION_DAYS, "niche_half_life_days": halves},
-                        "Niche half-life: days after the day-21 resection until the organ's niche score is half its "
-                        "value at surgery. Metastases: expected number seeded (mean field) and the fraction of 200 "
-                        "replicates with a detectable (>= 1 mm) metastasis by the end.")
-    return {"study": "resection", "question": QUESTION, "answer": answer, "table": records(table),
-            "niche_half_life_days": halves, "run": paths}
+    return StudyResult(
+        "resection", QUESTION, answer, table, figure={"days": DAYS, "lung_niche": lung_niche},
+        meta={"days": DAYS, "resection_days": RESECTION_DAYS, "niche_half_life_days": halves},
+        notes="Niche half-life: days after the day-21 resection until the organ's niche score is half its value at "
+              "surgery. Metastases: expected number seeded (mean field) and the fraction of 200 replicates with a "
+              "detectable (>= 1 mm) metastasis by the end.",
+        extra={"niche_half_life_days": halves})

@@ -11,7 +11,6 @@ Kaplan–Meier metastasis-free curves, and expected metastases seeded.
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -19,8 +18,7 @@ from exoniche.experiments.compare import Z95, km_curve, km_median, run_parallel,
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
 from exoniche.experiments.simulate import simulate
-from exoniche.experiments.studies.common import records
-from exoniche.io.compare_report import colour, write_study
+from exoniche.experiments.studies.common import StudyResult
 
 QUESTION = ("How can the exosome / pre-metastatic niche biology be applied to treatment: which intervention, "
             "given when, prevents metastasis best?")
@@ -69,7 +67,8 @@ def _one(task):
                                                                           for o in s["organs"])
 
 
-def run(out, workers=None, progress=None) -> dict:
+def run(workers=None, progress=None) -> StudyResult:
+    """The crossover trial; the figure needs each schedule's Kaplan–Meier curve."""
     tasks = [(s, i) for s in SCHEDULES for i in range(N_ANIMALS)]
     res = run_parallel(_one, tasks, workers, progress)
     first = {s: np.full(N_ANIMALS, np.nan) for s in SCHEDULES}
@@ -90,27 +89,7 @@ def run(out, workers=None, progress=None) -> dict:
                      "fold 95 % CI low": float(10 ** (diff.mean() - half)),
                      "fold 95 % CI high": float(10 ** (diff.mean() + half))})
     table = pd.DataFrame(rows)
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(15, 5.2))
-    for j, s in enumerate(SCHEDULES):
-        t, surv = km_curve(first[s], DAYS)
-        ax1.step(t, surv, where="post", color=colour(j), lw=1.6, ls="-" if j < 6 else "--", label=s)
-    ax1.set_xlabel("day")
-    ax1.set_ylabel("fraction of animals free of detectable metastasis")
-    ax1.set_ylim(-0.02, 1.05)
-    ax1.set_title(f"Metastasis-free survival ({N_ANIMALS} virtual mice per schedule, same animals)", fontsize=11)
-    ax1.legend(frameon=False, fontsize=7, loc="lower left")
-    y = np.arange(len(SCHEDULES))[::-1]
-    ax2.barh(y, table["fold vs no therapy (paired, geo-mean)"].values, color=[colour(j) for j in range(len(SCHEDULES))])
-    ax2.set_xscale("log")
-    ax2.axvline(1, color="black", lw=0.6)
-    ax2.set_yticks(y, list(SCHEDULES), fontsize=8)
-    ax2.set_xlabel("metastases seeded, fold vs no therapy (geometric mean over animals)")
-    ax2.set_title("How much each schedule cuts seeding", fontsize=11)
-    for ax in (ax1, ax2):
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(out / "schedules.png", dpi=120)
-    plt.close(fig)
+    km = {s: km_curve(first[s], DAYS) for s in SCHEDULES}  # schedule -> (day, fraction metastasis-free)
     best = table.iloc[1:].sort_values(["fraction", "fold vs no therapy (paired, geo-mean)"]).iloc[0]
     ctrl = table.iloc[0]
     fold = table.set_index("schedule")["fold vs no therapy (paired, geo-mean)"]
@@ -120,9 +99,9 @@ def run(out, workers=None, progress=None) -> dict:
               f"The best schedule is '{best['schedule']}' ({best['fraction']:.0%}, 95 % CI "
               f"{best['CI low']:.0%}-{best['CI high']:.0%}; seeding x{fold[best['schedule']]:.2g}"
               f"). Timing matters: {timing} (seeding relative to no therapy).")
-    paths = write_study("schedules", QUESTION, answer, table, out / "schedules.png", out,
-                        {"animals": N_ANIMALS, "seed": SEED, "cv": CV, "days": DAYS,
-                         "schedules": {k: [iv.describe() for iv in v] for k, v in SCHEDULES.items()}},
-                        "Each virtual mouse meets every schedule with the same random numbers. 'fold vs no therapy' "
-                        "is the geometric mean over animals of the ratio of metastases seeded (mean field).")
-    return {"study": "schedules", "question": QUESTION, "answer": answer, "table": records(table), "run": paths}
+    return StudyResult(
+        "schedules", QUESTION, answer, table, figure={"days": DAYS, "animals": N_ANIMALS, "km": km},
+        meta={"animals": N_ANIMALS, "seed": SEED, "cv": CV, "days": DAYS,
+              "schedules": {k: [iv.describe() for iv in v] for k, v in SCHEDULES.items()}},
+        notes="Each virtual mouse meets every schedule with the same random numbers. 'fold vs no therapy' is the "
+              "geometric mean over animals of the ratio of metastases seeded (mean field).")

@@ -9,16 +9,13 @@ S100, permeability, fibronectin, BMDC and suppressive-cell indices) per organ at
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 
 from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
 from exoniche.experiments.compare import compare
 from exoniche.experiments.setup import Experiment, Injection
 from exoniche.experiments.studies import design
-from exoniche.experiments.studies.common import niche_score, records
-from exoniche.io.compare_report import write_study
+from exoniche.experiments.studies.common import StudyResult, niche_score
 
 QUESTION = ("What is the difference in effect between tumour-derived exosomes and immune cell- or stromal "
             "cell-derived exosomes on the pre-metastatic niche of each organ?")
@@ -34,7 +31,8 @@ def _host_injection(kind: str, exp_params) -> Injection:
                      dose_particles=gp_per_day * 1e9, custom_cargo=cargo)
 
 
-def run(out, workers=None, progress=None) -> dict:
+def run(workers=None, progress=None) -> StudyResult:
+    """The 2 x 2 design per host source; the figure's bars are the table's effect columns."""
     base = dict(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=DAYS)
     params = Experiment(**base).parameters()
     arms = {"none": Experiment(**base, release_factor=0.0), "tumour": Experiment(**base)}
@@ -55,23 +53,6 @@ def run(out, workers=None, progress=None) -> dict:
                          "tumour share %": 100 * t_eff / total if total > 1e-3 else float("nan"),
                          "host share %": 100 * h_eff / total if total > 1e-3 else float("nan")})
     table = pd.DataFrame(rows)
-    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), sharey=True)
-    x = np.arange(len(ORGANS))
-    for ax, kind in zip(axes, ("immune", "stromal")):
-        sub = table[table["host source"] == kind]
-        ax.bar(x - 0.27, sub["tumour effect"], 0.27, color="#d62728", label="tumour-derived exosomes")
-        ax.bar(x, sub["host effect"], 0.27, color="#1f77b4", label=f"{kind}-cell-derived exosomes")
-        ax.bar(x + 0.27, sub["interaction"], 0.27, color="#7f7f7f", label="interaction (synergy > 0)")
-        ax.axhline(0, color="black", lw=0.6)
-        ax.set_xticks(x, [ORGAN_NAMES[o] for o in ORGANS])
-        ax.set_title(f"Tumour vs {kind}-cell exosomes (day {DAYS:g})", fontsize=11)
-        ax.legend(frameon=False, fontsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
-    axes[0].set_ylabel("effect on niche score (mean index rise over healthy)")
-    fig.suptitle("Which exosome source builds each organ's niche? (4175-LuT mouse, 2x2 design per host source)")
-    fig.tight_layout()
-    fig.savefig(out / "sources.png", dpi=120)
-    plt.close(fig)
     lung = table[(table["organ"] == "lung")]
     imm, stro = (lung[lung["host source"] == k].iloc[0] for k in ("immune", "stromal"))
     best_host = table.loc[table["host effect"].idxmax()]
@@ -81,8 +62,8 @@ def run(out, workers=None, progress=None) -> dict:
               f"exosomes without integrins spread evenly and act most in the {best_host['organ']} "
               f"({best_host['host source']}, effect {best_host['host effect']:.2f}); interactions are small "
               f"(largest |interaction| {table['interaction'].abs().max():.2f}).")
-    paths = write_study("sources", QUESTION, answer, table, out / "sources.png", out,
-                        {"design": design()["sources"], "arms": list(arms), "days": DAYS},
-                        "Niche score: mean of (index - 1) over S100, permeability, fibronectin, BMDC and MDSC. "
-                        "Host exosomes: daily release into plasma at 10 % of the healthy EV level (estimate).")
-    return {"study": "sources", "question": QUESTION, "answer": answer, "table": records(table), "run": paths}
+    return StudyResult(
+        "sources", QUESTION, answer, table, figure={"days": DAYS, "organs": [ORGAN_NAMES[o] for o in ORGANS]},
+        meta={"design": design()["sources"], "arms": list(arms), "days": DAYS},
+        notes="Niche score: mean of (index - 1) over S100, permeability, fibronectin, BMDC and MDSC. "
+              "Host exosomes: daily release into plasma at 10 % of the healthy EV level (estimate).")
