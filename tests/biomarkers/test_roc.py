@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-
 from exoniche.biomarkers.roc import delong_cov, placements, plot_rocs, roc, roc_test
 from exoniche.errors import DataError
 

@@ -1,5 +1,6 @@
 """Statistics on real or virtual liquid-biopsy biomarker tables (DESIGN.md §4)."""
 
+from exoniche.biomarkers.cutpoint import Cutpoint, clopper_pearson, cutpoint, stard_table  # noqa: F401
 from exoniche.biomarkers.data import (  # noqa: F401
     binary_outcome,
     check_not_constant,
@@ -17,6 +18,9 @@ from exoniche.biomarkers.monitor import (  # noqa: F401
     monitor_patient,
     reference_change_value,
 )
+from exoniche.biomarkers.panel import PanelResult, fit_panel, panels  # noqa: F401
+from exoniche.biomarkers.response import ResponseResult, response_from_long, treatment_response  # noqa: F401
+from exoniche.biomarkers.roc import ROC, ROCTest, compare_all, plot_rocs, roc, roc_test  # noqa: F401
 from exoniche.biomarkers.survival import (  # noqa: F401
     Concordance,
     CoxPH,
@@ -28,7 +32,3 @@ from exoniche.biomarkers.survival import (  # noqa: F401
     logrank_test,
     time_dependent_auc,
 )
-from exoniche.biomarkers.roc import ROC, ROCTest, compare_all, plot_rocs, roc, roc_test  # noqa: F401
-from exoniche.biomarkers.cutpoint import Cutpoint, clopper_pearson, cutpoint, stard_table  # noqa: F401
-from exoniche.biomarkers.panel import PanelResult, fit_panel, panels  # noqa: F401
-from exoniche.biomarkers.response import ResponseResult, response_from_long, treatment_response  # noqa: F401

@@ -185,7 +185,8 @@ def cutpoint(r: ROC, method: str = "youden", threshold: float | None = None) -> 
             crit = np.where(ok, secondary + 1e-9 * primary, -np.inf)
             idx = np.flatnonzero(crit == crit.max())
             other = "specificity" if kind == "se>=" else "sensitivity"
-            how = f"highest {other} with {'sensitivity' if kind == 'se>=' else 'specificity'} >= {bound:g} on these data"
+            constrained = "sensitivity" if kind == "se>=" else "specificity"
+            how = f"highest {other} with {constrained} >= {bound:g} on these data"
         chosen = float(thr[idx[0]])
         ties = [float(t) for t in thr[idx[1:]]]
         method = kind if bound is None else f"{kind}{bound:g}"

@@ -134,7 +134,8 @@ def response_from_long(
         lacking = wide.index[wide[tt].isna()]
         if len(lacking):
             raise DataError(
-                f"{src}: patients without {'an' if label[0] in 'aeiou' else 'a'} {label} value of {marker!r} at time {tt:g}: "
+                f"{src}: patients without {'an' if label[0] in 'aeiou' else 'a'} {label} value of {marker!r} "
+                f"at time {tt:g}: "
                 + ", ".join(map(str, lacking[:5]))
                 + (f" and {len(lacking) - 5} more" if len(lacking) > 5 else "")
             )
