@@ -15,7 +15,7 @@ def _state(T=3, P=4, e=2.0, c=100.0):
 
 PV = {"plasma_volume_ml": 3000.0, "plasma_fraction_of_blood": 0.55, "cargo_tum_pdl1": 0.5, "cargo_tum_itga6b4": 1.0,
       "cargo_tum_itgavb5": 0.2, "cargo_tum_itgavb3": 0.1, "cargo_tum_mif": 0.3, "cargo_tum_mir105": 1.0,
-      "cargo_tum_mir25": 0.1}
+      "cargo_tum_mir25": 0.1, "shed_cell_viability": 0.005}
 
 
 def test_true_levels_are_background_plus_tumour_exosomes_times_cargo():
@@ -27,7 +27,8 @@ def test_true_levels_are_background_plus_tumour_exosomes_times_cargo():
     assert lv["mir21"][0, 0] == pytest.approx(a["mir21"].background + per_ml * 1.5)
     assert lv["exo_per_ml"][0, 0] == pytest.approx(1e10 + per_ml * 1e9)
     blood = 3000.0 / 0.55
-    assert lv["ctc_per_7_5ml"][0, 0] == pytest.approx(100.0 * 7.5 / blood * 0.8)
+    # only the viable share of shed cells is counted (intact EpCAM+ cells)
+    assert lv["ctc_per_7_5ml"][0, 0] == pytest.approx(100.0 * 0.005 * 7.5 / blood * 0.8)
 
 
 def _rngs(P, seed=0):

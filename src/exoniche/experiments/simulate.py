@@ -74,7 +74,9 @@ def summarise(exp: Experiment, ds: xr.Dataset) -> dict:
                      "duration_days": exp.duration_days, "immune_status": exp.immune_status},
         "tumour_final_g": float(ds["N"].values[-1]),
         "plasma_tumour_exosomes_gp_per_ml_final": float(ds["conc_tum"].values[-1]),
-        "ctc_per_7_5ml_final": float(ds["C"].values[-1] * 7.5 / (ds.attrs["blood_volume_ml"])),
+        # intact (viable) CTCs, as a CellSearch-type count would see them
+        "ctc_per_7_5ml_final": float(ds["C"].values[-1] * ds.attrs["shed_cell_viability"] * 7.5
+                                     / ds.attrs["blood_volume_ml"]),
         "cd8_spleen_fold_final": float(ds["T_spleen"].values[-1]),
         "replicates": int(ds.sizes["replicate"]),
         "p_any_metastasis_detectable": float((~np.isnan(any_first)).mean()),
@@ -96,4 +98,5 @@ def simulate(experiment: Experiment | None = None, replicates: int = DEFAULT_REP
     pv = problem.params.numbers()
     ds.attrs["blood_volume_ml"] = pv["plasma_volume_ml"] / pv["plasma_fraction_of_blood"]
     ds.attrs["detectable_mass_g"] = pv["detectable_mass_g"]
+    ds.attrs["shed_cell_viability"] = pv["shed_cell_viability"]
     return Simulation(exp, ds, summarise(exp, ds), seed, replicates)

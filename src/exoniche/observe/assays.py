@@ -145,7 +145,8 @@ def true_levels(state: dict, pv: dict, mir21: np.ndarray, markers) -> dict[str, 
             out[name] = a.background + (state["E_tum"] + state["E_inj"]) / vol * 1e9
         elif name == "ctc_per_7_5ml":
             blood_ml = vol / pv["plasma_fraction_of_blood"]
-            out[name] = state["C"] * 7.5 / blood_ml * a.capture_efficiency
+            # CellSearch-type assays count intact, viable-looking cells: the viable share of shed CTCs
+            out[name] = state["C"] * pv["shed_cell_viability"] * 7.5 / blood_ml * a.capture_efficiency
         else:
             level = sum(mir21 if k == "mir21" else pv[f"cargo_tum_{k}"] for k in a.cargo)
             out[name] = a.background + per_ml_tum * level
