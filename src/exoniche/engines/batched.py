@@ -36,7 +36,14 @@ import numpy as np
 import xarray as xr
 
 from exoniche.biology.mechanism import Mechanism
-from exoniche.engines.compile import ARRAY_NAMESPACE, Compiled, compile_mechanism, identifiers
+from exoniche.engines.compile import (
+    ARRAY_NAMESPACE,
+    Compiled,
+    compile_mechanism,
+    derivative,
+    identifiers,
+    state_dependent,
+)
 from exoniche.engines.problem import ParameterEvent, Problem, check_events
 from exoniche.errors import ModelError, ScenarioError
 
@@ -70,12 +77,7 @@ class BatchKernel:
 def _generate(mech: Mechanism, comp: Compiled) -> tuple:
     species = comp.species
     pnames = comp.parameters
-    sset = set(species)
-    state_dep: set[str] = set()
-    for e in mech.expressions:
-        ids = identifiers(e.formula)
-        if ids & sset or ids & state_dep:
-            state_dep.add(e.name)
+    state_dep = state_dependent(mech, species)
     hoisted_exprs = [e for e in mech.expressions if e.name not in state_dep]
     dynamic_exprs = [e for e in mech.expressions if e.name in state_dep]
     used: set[str] = set()
@@ -93,12 +95,7 @@ def _generate(mech: Mechanism, comp: Compiled) -> tuple:
     src += [f"    {e.name} = {e.formula}" for e in dynamic_exprs]
     src += [f"    r{j} = {p.rate}" for j, p in enumerate(mech.processes)]
     src += ["    dy = np.empty(y.shape)"]
-    for i in range(len(species)):
-        terms = []
-        for j in np.nonzero(comp.stoich[i])[0]:
-            v = comp.stoich[i, j]
-            terms.append(f"r{j}" if v == 1 else f"-r{j}" if v == -1 else f"{v!r}*r{j}")
-        src.append(f"    dy[{i}] = " + (" + ".join(terms) if terms else "0.0"))
+    src += [f"    dy[{i}] = {derivative(comp.stoich, i)}" for i in range(len(species))]
     src += ["    return dy", ""]
     # initial amounts may use parameter-only expressions (quasi-steady states), as in compile.py
     src += ["def initial(p):", *[f"    {name} = p[{i}]" for i, name in enumerate(pnames)],
@@ -461,6 +458,28 @@ def _rows(p: np.ndarray) -> list:
     return [float(r[0]) if np.all(r == r[0]) else r for r in p]
 
 
+def checked_inputs(problem: Problem, comp: Compiled, p, species) -> tuple:
+    """Checked inputs of a cohort engine's ``integrate``: ``(p, t_out, sidx, pidx, keep)``.
+
+    ``p`` becomes a C-ordered float copy with the parameter events in force at day 0 applied; ``sidx`` and
+    ``pidx`` map species and parameter names to rows; ``keep`` lists the rows of the species to return.
+    """
+    p = np.array(p, dtype=float, order="C", copy=True)
+    if p.ndim != 2 or p.shape[0] != len(comp.parameters):
+        raise ModelError(f"parameter matrix must have shape ({len(comp.parameters)}, patients), got {p.shape}")
+    if p.shape[1] == 0:
+        raise ScenarioError("patients: 0 patients to integrate; give at least 1")
+    if not np.all(np.isfinite(p)):
+        raise ModelError("parameter matrix has non-finite values")
+    t_out = problem.times()
+    sidx = {s: i for i, s in enumerate(comp.species)}
+    pidx = {n: i for i, n in enumerate(comp.parameters)}
+    keep = [sidx[s] for s in (species or comp.species)]
+    for e in check_events(problem.events, sidx, pidx):  # values in force at t = 0 also set the initial state
+        p[pidx[e.parameter]] = e.value
+    return p, t_out, sidx, pidx, keep
+
+
 def integrate(problem: Problem, p: np.ndarray, *, species: list[str] | None = None, stats: dict | None = None,
               kern: BatchKernel | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Integrate P patients that share ``problem``'s events and times but have their own parameters.
@@ -481,22 +500,10 @@ def integrate(problem: Problem, p: np.ndarray, *, species: list[str] | None = No
     """
     k = kern or kernel(problem.mechanism, problem.params)
     comp = k.compiled
-    p = np.array(p, dtype=float, copy=True)
-    if p.ndim != 2 or p.shape[0] != len(comp.parameters):
-        raise ModelError(f"parameter matrix must have shape ({len(comp.parameters)}, patients), got {p.shape}")
-    if p.shape[1] == 0:
-        raise ScenarioError("patients: 0 patients to integrate; give at least 1")
-    if not np.all(np.isfinite(p)):
-        raise ModelError("parameter matrix has non-finite values")
+    p, t_out, sidx, pidx, keep = checked_inputs(problem, comp, p, species)
     stats = stats if stats is not None else {}
     for key in ("rhs", "jac", "lu", "steps", "rejected"):
         stats.setdefault(key, 0)
-    t_out = problem.times()
-    sidx = {s: i for i, s in enumerate(comp.species)}
-    pidx = {n: i for i, n in enumerate(comp.parameters)}
-    keep = [sidx[s] for s in (species or comp.species)]
-    for e in check_events(problem.events, sidx, pidx):  # values in force at t = 0 also set the initial state
-        p[pidx[e.parameter]] = e.value
     P = p.shape[1]
     n = len(comp.species)
     y = np.empty((n, P))
@@ -561,7 +568,12 @@ def run(problem: Problem, *, parameters=None, patients=None, seed=None, replicat
     of ``ParameterSet``; default: the problem's own parameters (one patient). Variables have dims
     (``patient``, ``time``). ``seed`` and ``replicates`` are accepted for interface compatibility.
     """
-    k = kernel(problem.mechanism, problem.params)
+    return patient_dataset(NAME, kernel, integrate, problem, parameters, patients)
+
+
+def patient_dataset(name: str, kernel_fn, integrate_fn, problem: Problem, parameters, patients) -> xr.Dataset:
+    """The engine interface shared by the cohort engines: parameters in, (``patient``, ``time``) dataset out."""
+    k = kernel_fn(problem.mechanism, problem.params)
     if parameters is None:
         pm = parameter_matrix(k.compiled, [problem.params])
     elif isinstance(parameters, np.ndarray):
@@ -569,16 +581,15 @@ def run(problem: Problem, *, parameters=None, patients=None, seed=None, replicat
     else:
         pm = parameter_matrix(k.compiled, parameters)
     stats: dict = {}
-    times, y = integrate(problem, pm, stats=stats, kern=k)
+    times, y = integrate_fn(problem, pm, stats=stats, kern=k)
     ids = np.arange(pm.shape[1]) if patients is None else np.asarray(patients)
     data = {}
     for i, s in enumerate(problem.mechanism.species):
         data[s.name] = xr.DataArray(y[i].T, dims=("patient", "time"),
                                     attrs={"unit": s.unit, "description": s.description,
                                            "compartment": s.compartment})
-    attrs = {"engine": NAME, "rtol": problem.rtol, "label": problem.label,
+    attrs = {"engine": name, "rtol": problem.rtol, "label": problem.label,
              **{f"n_{key}": int(v) for key, v in stats.items()}}
     return xr.Dataset(data, coords={"time": ("time", times, {"unit": "day"}), "patient": ids}, attrs=attrs)
 
-
-__all__ = ["NAME", "BatchKernel", "SparseLU", "integrate", "kernel", "parameter_matrix", "run"]
+__all__ = ["NAME", "BatchKernel", "SparseLU", "integrate", "kernel", "parameter_matrix", "patient_dataset", "run"]

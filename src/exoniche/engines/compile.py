@@ -35,6 +35,26 @@ def identifiers(formula: str) -> set[str]:
     return {m.group(0) for m in _IDENT.finditer(formula) if not re.fullmatch(r"\d+e\d*", m.group(0))} - _FUNCTIONS
 
 
+def derivative(stoich: np.ndarray, i: int) -> str:
+    """Generated source of species ``i``'s derivative: the sum of its processes' rates ``r<j>`` x stoichiometry."""
+    terms = []
+    for j in np.nonzero(stoich[i])[0]:
+        v = stoich[i, j]
+        terms.append(f"r{j}" if v == 1 else f"-r{j}" if v == -1 else f"{v!r}*r{j}")
+    return " + ".join(terms) if terms else "0.0"
+
+
+def state_dependent(mech: Mechanism, species) -> set[str]:
+    """Names of the mechanism's expressions that depend (directly or through others) on a species."""
+    sset = set(species)
+    dep: set[str] = set()
+    for e in mech.expressions:
+        ids = identifiers(e.formula)
+        if ids & sset or ids & dep:
+            dep.add(e.name)
+    return dep
+
+
 @dataclass
 class Compiled:
     """Generated functions for one mechanism and one ordering of parameters."""
@@ -104,13 +124,7 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> Compiled:
             if s not in sidx:
                 raise ModelError(f"process {proc.name} changes unknown species {s!r}")
             stoich[sidx[s], j] = v
-    deriv = []
-    for i in range(len(species)):
-        terms = []
-        for j in np.nonzero(stoich[i])[0]:
-            v = stoich[i, j]
-            terms.append(f"r{j}" if v == 1 else f"-r{j}" if v == -1 else f"{v!r}*r{j}")
-        deriv.append(" + ".join(terms) if terms else "0.0")
+    deriv = [derivative(stoich, i) for i in range(len(species))]
     src = ["def rhs(t, y, p):", *header(False), *rate_lines, "    return [" + ", ".join(deriv) + "]", ""]
     src += ["def rates(t, y, p):", *header(False), *rate_lines,
             "    return [" + ", ".join(f"r{j}" for j in range(len(mech.processes))) + "]", ""]

@@ -1,0 +1,692 @@
+"""Compiled per-patient engine: Numba-jitted right-hand side and variable-order BDF, one patient at a time.
+
+Same interface as :mod:`exoniche.engines.batched` (``kernel``, ``integrate``, ``run``), so a cohort can switch
+engines by name. Design
+----------------------
+* **Code generation.** The mechanism's rate-law strings become straight-line Python, as in ``compile.py``
+  (``math.log``/``math.exp``, a ``pow`` that returns 0 for a base <= 0, negative trial states read as 0).
+  Parameter-only expressions are hoisted into ``prepare`` (once per patient and segment). The generated
+  source and the solver below are written to one module file in a cache folder (named by the source's
+  SHA-256) and jitted with ``cache=True``, so Numba compiles once per machine, not once per process.
+* **Solver.** SciPy's ``BDF`` (NDF formulas, orders 1–5, the same step-size and order control and Newton
+  iteration as ``batched.py``, with Newton stopping at 0.03 of the error-test scale as SciPy does for loose
+  tolerances), but per patient with scalar norms: a patient's steps depend on nothing else, so results are
+  independent of chunking and worker count. No fastmath: with it, a freshly compiled kernel and the cached
+  one gave different round-off, which would break bit-identical resumes.
+* **Jacobian**: forward differences over the colour groups of the sparsity pattern (one right-hand side
+  per colour), refreshed only when Newton stalls. **LU**: ``batched.SparseLU``'s minimum-degree order and
+  symbolic factorisation, flattened to index arrays; the numeric factorisation and solves are scalar loops.
+* **Events** restart the integration at segment boundaries, exactly as ``deterministic.py`` does.
+
+Requires ``numba``; without it, :func:`kernel` raises a ``ModelError`` naming the missing package.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import inspect
+import math
+import os
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import xarray as xr
+
+from exoniche.biology.mechanism import Mechanism
+from exoniche.engines.batched import SparseLU, _colour_columns, checked_inputs, patient_dataset
+from exoniche.engines.compile import Compiled, compile_mechanism, derivative, identifiers, state_dependent
+from exoniche.engines.problem import Event, ParameterEvent, Problem
+from exoniche.errors import ModelError
+
+NAME = "compiled"
+
+MAX_ORDER = 5
+NEWTON_MAXITER = 4
+MIN_FACTOR = 0.2
+MAX_FACTOR = 10.0
+EPS = float(np.finfo(float).eps)
+_KAPPA = np.array([0, -0.1850, -1 / 9, -0.0823, -0.0415, 0])
+GAMMA = np.hstack((0, np.cumsum(1 / np.arange(1, MAX_ORDER + 1))))
+ALPHA = (1 - _KAPPA) * GAMMA
+ERROR_CONST = _KAPPA * GAMMA + 1 / np.arange(1, MAX_ORDER + 2)
+
+# status codes returned by the jitted solver
+_OK, _TOO_SMALL, _NONFINITE, _NEGATIVE_BASE = 0, 1, 2, 100
+STATUS_OK, STATUS_TOO_SMALL, STATUS_NONFINITE = _OK, _TOO_SMALL, _NONFINITE
+
+
+# ------------------------------------------------------------------------------ solver (jitted via codegen)
+# These functions are plain Python here; their source is copied into the generated module and jitted there,
+# next to the mechanism's rhs, so that Numba can inline and cache everything as one unit. They call these
+# generated functions, which exist only in that module:
+rhs = prepare = initial = lu_factor = lu_solve = None  # placeholders for linters
+def _rms(x, iscale):
+    s = 0.0
+    for i in range(x.size):
+        v = x[i] * iscale[i]
+        s += v * v
+    return math.sqrt(s / x.size)
+
+
+def _change_d(D, order, factor, R, U, RU, new):
+    # D[:order+1] = (R(factor) @ R(1)).T @ D[:order+1]  (SciPy's change_D); R, U, RU, new are work arrays
+    m = order + 1
+    for j in range(m):
+        R[0, j] = 1.0
+        U[0, j] = 1.0
+    for i in range(1, m):
+        R[i, 0] = 0.0
+        U[i, 0] = 0.0
+        for j in range(1, m):
+            R[i, j] = R[i - 1, j] * (i - 1 - factor * j) / i
+            U[i, j] = U[i - 1, j] * (i - 1 - j) / i
+    for i in range(m):
+        for j in range(m):
+            s = 0.0
+            for q in range(m):
+                s += R[i, q] * U[q, j]
+            RU[i, j] = s
+    n = D.shape[1]
+    for a in range(m):
+        for k in range(n):
+            new[a, k] = 0.0
+        for b in range(m):
+            w = RU[b, a]
+            if w != 0.0:
+                for k in range(n):
+                    new[a, k] += w * D[b, k]
+    for a in range(m):
+        for k in range(n):
+            D[a, k] = new[a, k]
+
+
+def _jacobian(y, f, h, atol, J, groups_ptr, groups, col_ptr, col_rows, col_entry, yp, fp):
+    n = y.size
+    for g in range(groups_ptr.size - 1):
+        for k in range(n):
+            yp[k] = y[k]
+        for q in range(groups_ptr[g], groups_ptr[g + 1]):
+            j = groups[q]
+            yp[j] = y[j] + math.sqrt(EPS) * max(abs(y[j]), atol[j] * 1e3)
+        rhs(yp, h, fp)
+        for q in range(groups_ptr[g], groups_ptr[g + 1]):
+            j = groups[q]
+            step = yp[j] - y[j]
+            for e in range(col_ptr[j], col_ptr[j + 1]):
+                i = col_rows[e]
+                J[col_entry[e]] = (fp[i] - f[i]) / step
+
+
+def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):
+    """BDF from t0 to t_bound; writes the dense output at ``t_want`` (t0 < t <= t_bound) to out[out_rows]."""
+    groups_ptr, groups, col_ptr, col_rows, col_entry, sizes = st
+    n = y.size
+    D = np.zeros((MAX_ORDER + 3, n))
+    R = np.zeros((MAX_ORDER + 1, MAX_ORDER + 1))
+    U = np.zeros((MAX_ORDER + 1, MAX_ORDER + 1))
+    RU = np.zeros((MAX_ORDER + 1, MAX_ORDER + 1))
+    dnew = np.zeros((MAX_ORDER + 1, n))
+    J = np.zeros(sizes[0])
+    a = np.zeros(sizes[1])
+    lval = np.zeros(sizes[2])
+    uval = np.zeros(sizes[3])
+    dinv = np.zeros(n)
+    f = np.empty(n)
+    fp = np.empty(n)
+    yp = np.empty(n)
+    coef = np.zeros(MAX_ORDER + 1)
+    dy = np.empty(n)
+    rhs_in = np.empty(n)
+    y_predict = np.empty(n)
+    ynew = np.empty(n)
+    d = np.empty(n)
+    psi = np.empty(n)
+    scale = np.empty(n)
+    tmp = np.empty(n)
+    # initial step: Hairer & Wanner, as SciPy's select_initial_step
+    rhs(y, h, f)
+    stats[0] += 1
+    interval = t_bound - t0
+    for i in range(n):
+        scale[i] = 1.0 / (atol[i] + abs(y[i]) * rtol)
+    d0 = _rms(y, scale)
+    d1 = _rms(f, scale)
+    if d0 < 1e-5 or d1 < 1e-5:
+        h0 = 1e-6
+    else:
+        h0 = 0.01 * d0 / d1
+    h0 = min(h0, interval)
+    for i in range(n):
+        yp[i] = y[i] + h0 * f[i]
+    rhs(yp, h, fp)
+    stats[0] += 1
+    for i in range(n):
+        tmp[i] = fp[i] - f[i]
+    d2 = _rms(tmp, scale) / h0
+    dmax = max(d1, d2)
+    if dmax <= 1e-15:
+        h1 = max(1e-6, h0 * 1e-3)
+    else:
+        h1 = (0.01 / dmax) ** 0.5
+    h_abs = min(100 * h0, h1, interval)
+    newton_tol = max(10 * EPS / rtol, 0.03)
+    for i in range(n):
+        D[0, i] = y[i]
+        D[1, i] = f[i] * h_abs
+    order = 1
+    n_equal = 0
+    _jacobian(y, f, h, atol, J, groups_ptr, groups, col_ptr, col_rows, col_entry, yp, fp)
+    stats[0] += groups_ptr.size - 1
+    stats[1] += 1
+    lu_valid = False
+    t = t0
+    pos = 0
+    nw = t_want.size
+    while t < t_bound:
+        min_step = 10 * abs(np.nextafter(t, np.inf) - t)
+        if h_abs < min_step:
+            h_abs = min_step
+        current_jac = False
+        while True:
+            if h_abs < min_step:
+                return _TOO_SMALL, t
+            t_new = t + h_abs
+            if t_new - t_bound > 0:
+                t_new = t_bound
+                _change_d(D, order, abs(t_new - t) / h_abs, R, U, RU, dnew)
+                n_equal = 0
+                lu_valid = False
+            h_abs = t_new - t
+            for i in range(n):
+                y_predict[i] = D[0, i]
+                psi[i] = 0.0
+            for q in range(1, order + 1):
+                g = GAMMA[q]
+                for i in range(n):
+                    y_predict[i] += D[q, i]
+                    psi[i] += g * D[q, i]
+            ialpha = 1.0 / ALPHA[order]
+            for i in range(n):
+                scale[i] = 1.0 / (atol[i] + rtol * abs(y_predict[i]))
+                psi[i] *= ialpha
+            c = h_abs / ALPHA[order]
+            converged = False
+            n_iter = 0
+            while not converged:
+                if not lu_valid:
+                    lu_factor(J, c, a, lval, uval, dinv)
+                    stats[2] += 1
+                    lu_valid = True
+                # Newton iteration (SciPy's solve_bdf_system)
+                for i in range(n):
+                    ynew[i] = y_predict[i]
+                    d[i] = 0.0
+                dy_norm_old = -1.0
+                k = 0
+                for k in range(NEWTON_MAXITER):
+                    rhs(ynew, h, f)
+                    stats[0] += 1
+                    finite = True
+                    for i in range(n):
+                        if not np.isfinite(f[i]):
+                            finite = False
+                        rhs_in[i] = c * f[i] - psi[i] - d[i]
+                    if not finite:
+                        break
+                    lu_solve(lval, uval, dinv, rhs_in, dy)
+                    dy_norm = _rms(dy, scale)
+                    if not np.isfinite(dy_norm):
+                        break
+                    has_rate = dy_norm_old >= 0.0
+                    rate = dy_norm / dy_norm_old if has_rate and dy_norm_old > 0.0 else 0.0
+                    if has_rate and dy_norm_old == 0.0:
+                        rate = np.inf
+                    if has_rate and (rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > newton_tol):
+                        break
+                    for i in range(n):
+                        ynew[i] += dy[i]
+                        d[i] += dy[i]
+                    if dy_norm == 0 or (has_rate and rate / (1 - rate) * dy_norm < newton_tol):
+                        converged = True
+                        break
+                    dy_norm_old = dy_norm
+                n_iter = k + 1
+                if not converged:
+                    if current_jac:
+                        break
+                    rhs(y_predict, h, tmp)
+                    stats[0] += 1
+                    _jacobian(y_predict, tmp, h, atol, J, groups_ptr, groups, col_ptr, col_rows, col_entry, yp, fp)
+                    stats[0] += groups_ptr.size - 1
+                    stats[1] += 1
+                    lu_valid = False
+                    current_jac = True
+            if not converged:
+                h_abs *= 0.5
+                _change_d(D, order, 0.5, R, U, RU, dnew)
+                n_equal = 0
+                lu_valid = False
+                continue
+            safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+            for i in range(n):
+                scale[i] = 1.0 / (atol[i] + rtol * abs(ynew[i]))
+                tmp[i] = ERROR_CONST[order] * d[i]
+            error_norm = _rms(tmp, scale)
+            if error_norm > 1:
+                factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
+                h_abs *= factor
+                _change_d(D, order, factor, R, U, RU, dnew)
+                n_equal = 0
+                stats[4] += 1
+            else:
+                break
+        stats[3] += 1
+        n_equal += 1
+        t = t_new
+        for i in range(n):
+            D[order + 2, i] = d[i] - D[order + 1, i]
+            D[order + 1, i] = d[i]
+        for q in range(order, -1, -1):
+            for i in range(n):
+                D[q, i] += D[q + 1, i]
+        if n_equal >= order + 1:
+            if order > 1:
+                for i in range(n):
+                    tmp[i] = ERROR_CONST[order - 1] * D[order, i]
+                e_m = _rms(tmp, scale)
+            else:
+                e_m = np.inf
+            if order < MAX_ORDER:
+                for i in range(n):
+                    tmp[i] = ERROR_CONST[order + 1] * D[order + 2, i]
+                e_p = _rms(tmp, scale)
+            else:
+                e_p = np.inf
+            best = -1.0
+            delta = 0
+            norms = (e_m, error_norm, e_p)
+            for q in range(3):
+                fq = np.inf if norms[q] == 0.0 else norms[q] ** (-1.0 / (order + q))
+                if fq > best:
+                    best = fq
+                    delta = q - 1
+            order += delta
+            factor = min(MAX_FACTOR, safety * best)
+            h_abs *= factor
+            _change_d(D, order, factor, R, U, RU, dnew)
+            n_equal = 0
+            lu_valid = False
+        # dense output (SciPy's BdfDenseOutput with the step size and order for the next step)
+        while pos < nw and t_want[pos] <= t:
+            row = out_rows[pos]
+            prod = 1.0
+            for q in range(MAX_ORDER):
+                if q < order:
+                    prod *= (t_want[pos] - (t - h_abs * q)) / (h_abs * (1 + q))
+                    coef[q] = prod
+                else:
+                    coef[q] = 0.0
+            c0, c1, c2, c3, c4 = coef[0], coef[1], coef[2], coef[3], coef[4]
+            orow = out[row]
+            D0, D1, D2, D3, D4, D5 = D[0], D[1], D[2], D[3], D[4], D[5]
+            for i in range(n):  # fixed length (terms beyond the order have coefficient 0): vectorises
+                orow[i] = D0[i] + c0 * D1[i] + c1 * D2[i] + c2 * D3[i] + c3 * D4[i] + c4 * D5[i]
+            pos += 1
+    for i in range(n):
+        y[i] = D[0, i]
+    # an output exactly at t_bound is the end state itself
+    while pos < nw:
+        row = out_rows[pos]
+        for i in range(n):
+            out[row, i] = y[i]
+        pos += 1
+    return _OK, t
+
+
+def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, sev_idx, sev_fac, sev_amt,
+                   out_ptr, out_idx, t_out, rtol, atol, n_hoisted, keep, scales, out, status, stats, st):
+    """All patients one after another; out is (P, len(keep), T), checked and clipped at 0 per patient."""
+    P = p_all.shape[1]
+    n = atol.size
+    T = t_out.size
+    h = np.empty(n_hoisted)
+    y = np.empty(n)
+    o = np.empty((T, n))
+    for j in range(P):
+        p = p_all[:, j].copy()
+        initial(p, y)
+        for s in range(seg_t0.size):
+            for q in range(pev_ptr[s], pev_ptr[s + 1]):
+                p[pev_idx[q]] = pev_val[q]
+            for q in range(sev_ptr[s], sev_ptr[s + 1]):
+                y[sev_idx[q]] = y[sev_idx[q]] * sev_fac[q] + sev_amt[q]
+            prepare(p, h)
+            a, b = out_ptr[s], out_ptr[s + 1]
+            lo = a
+            while lo < b and t_out[out_idx[lo]] <= seg_t0[s]:
+                for i in range(n):
+                    o[out_idx[lo], i] = y[i]
+                lo += 1
+            code, t_fail = _segment(y, h, seg_t0[s], seg_t1[s], rtol, atol, t_out[out_idx[lo:b]], out_idx[lo:b],
+                                    o, stats, st)
+            if code != _OK:
+                status[j] = code
+                break
+        if status[j] != _OK:
+            continue
+        # finite, non-negative up to round-off (then clipped at 0), as batched.integrate checks
+        oj = out[j]
+        for kk in range(keep.size):
+            i = keep[kk]
+            low = np.inf
+            big = 0.0
+            for t in range(T):
+                v = o[t, i]
+                if not np.isfinite(v):
+                    big = np.inf
+                low = min(low, v)
+                big = max(big, abs(v))
+                oj[kk, t] = max(v, 0.0)
+            if not np.isfinite(big):
+                status[j] = _NONFINITE
+            elif low < -1e-9 * scales[i] - 1e-6 * big:
+                status[j] = _NEGATIVE_BASE + i
+    return 0
+
+
+_SOLVER_FUNCS = [_rms, _change_d, _jacobian, _segment, _integrate_all]
+
+
+# ------------------------------------------------------------------------------ code generation
+@dataclass
+class CompiledKernel:
+    """The jitted module for one mechanism and its flattened sparse structure."""
+
+    compiled: Compiled
+    module: object
+    structure: tuple
+    n_hoisted: int
+    compile_seconds: float = 0.0
+
+
+def _hoist(formula: str, const_names: set, consts: dict) -> str:
+    """Replace the largest parameter-only calls/operations in ``formula`` by names ``_k<i>`` (in ``consts``)."""
+
+    def constant(node) -> bool:
+        names = [n.id for n in ast.walk(node) if isinstance(n, ast.Name)]
+        funcs = {n.func.id for n in ast.walk(node) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+        return bool(names) and all(n in const_names or n in funcs for n in names)
+
+    def hoisted(node, text=None):
+        name = consts.setdefault(text or ast.unparse(node), f"_k{len(consts)}")
+        return ast.copy_location(ast.Name(id=name, ctx=ast.Load()), node)
+
+    class Hoist(ast.NodeTransformer):
+        def generic_visit(self, node):
+            if isinstance(node, (ast.Call, ast.BinOp)) and constant(node):
+                return hoisted(node)
+            if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div) and constant(node.right):
+                # x / K -> x * (1 / K): a multiplication instead of a division per call (1 ulp apart)
+                left = self.visit(node.left)
+                inv = hoisted(node.right, f"1.0 / ({ast.unparse(node.right)})")
+                return ast.copy_location(ast.BinOp(left=left, op=ast.Mult(), right=inv), node)
+            return super().generic_visit(node)
+
+    tree = Hoist().visit(ast.parse(formula, mode="eval"))
+    return ast.unparse(tree)
+
+
+def _generate_source(mech: Mechanism, comp: Compiled) -> tuple[str, int]:
+    species, pnames = comp.species, comp.parameters
+    state_dep = state_dependent(mech, species)
+    hoisted_exprs = [e for e in mech.expressions if e.name not in state_dep]
+    # parameter-only sub-expressions of state-dependent formulas (e.g. pow(K, hill) in a Hill function) are
+    # computed once per segment too; the arithmetic is unchanged, only evaluated earlier
+    consts: dict[str, str] = {}
+    const_names = set(pnames) | {e.name for e in hoisted_exprs}
+    dynamic = [(e.name, _hoist(e.formula, const_names, consts)) for e in mech.expressions if e.name in state_dep]
+    rates = [_hoist(p.rate, const_names, consts) for p in mech.processes]
+    used: set[str] = set()
+    for text in [f for _, f in dynamic] + rates:
+        used |= identifiers(text)
+    hoisted = [n for n in pnames + [e.name for e in hoisted_exprs] + list(consts.values()) if n in used]
+    # fastmath without nnan/ninf: non-finite values are still detected; reassociation and FMA change results
+    # at round-off level only, identically for every run of the same machine code
+    jit = "@njit(cache=True, nogil=True, error_model='numpy')"
+    src = ['"""Generated by exoniche.engines.compiled; do not edit."""', "import math", "import numpy as np",
+           "from numba import njit", "",
+           f"MAX_ORDER = {MAX_ORDER}", f"NEWTON_MAXITER = {NEWTON_MAXITER}", f"MIN_FACTOR = {MIN_FACTOR!r}",
+           f"MAX_FACTOR = {MAX_FACTOR!r}", f"EPS = {EPS!r}",
+           f"_OK, _TOO_SMALL, _NONFINITE, _NEGATIVE_BASE = {_OK}, {_TOO_SMALL}, {_NONFINITE}, {_NEGATIVE_BASE}",
+           f"GAMMA = np.array({[float(v) for v in GAMMA]!r})", f"ALPHA = np.array({[float(v) for v in ALPHA]!r})",
+           f"ERROR_CONST = np.array({[float(v) for v in ERROR_CONST]!r})", "",
+           jit, "def pow(a, b):", "    return math.pow(a, b) if a > 0.0 else 0.0", "",
+           jit, "def ln(a):", "    return math.log(a)", "",
+           jit, "def exp(a):", "    return math.exp(a)", ""]
+    src += [jit, "def prepare(p, h):"]
+    src += [f"    {name} = p[{i}]" for i, name in enumerate(pnames)]
+    src += [f"    {e.name} = {e.formula}" for e in hoisted_exprs]
+    src += [f"    {name} = {text}" for text, name in consts.items()]
+    src += [f"    h[{i}] = {name}" for i, name in enumerate(hoisted)]
+    src += ["    return 0", ""]
+    src += [jit, "def rhs(y, h, dy):"]
+    src += [f"    {name} = h[{i}]" for i, name in enumerate(hoisted)]
+    # negative trial states are read as 0, as compile.py's scalar rhs does
+    src += [f"    {name} = y[{i}] if y[{i}] > 0.0 else 0.0" for i, name in enumerate(species)]
+    src += [f"    {name} = {formula}" for name, formula in dynamic]
+    src += [f"    r{j} = {rate}" for j, rate in enumerate(rates)]
+    src += [f"    dy[{i}] = {derivative(comp.stoich, i)}" for i in range(len(species))]
+    src += ["    return 0", ""]
+    src += [jit, "def initial(p, y):", *[f"    {name} = p[{i}]" for i, name in enumerate(pnames)],
+            *[f"    {e.name} = {e.formula}" for e in hoisted_exprs]]
+    src += [f"    y[{i}] = {s.initial}" for i, s in enumerate(mech.species)]
+    src += ["    return 0", ""]
+    src += _generate_lu(comp, jit)
+    for fn in _SOLVER_FUNCS:
+        src += [jit, inspect.getsource(fn), ""]
+    return "\n".join(src), len(hoisted)
+
+
+def _generate_lu(comp: Compiled, jit: str) -> list[str]:
+    """Straight-line sparse LU of ``I - c J`` (values in slot order) and its solve, for the fixed pattern."""
+    lu = SparseLU(comp.sparsity)
+    n = lu.n
+    lookup = {(int(i), int(j)): e for e, (i, j) in enumerate(zip(lu.entry_rows, lu.entry_cols))}
+    fac = [jit, "def lu_factor(J, c, a, lval, uval, dinv):"]
+    fac += [f"    a[{sl}] = 0.0" for sl in sorted(set(range(lu.nslots)) - {int(v) for v in lu.entry_slots})]  # fill-in
+    fac += [f"    a[{int(sl)}] = -c * J[{e}]" for e, sl in enumerate(lu.entry_slots)]
+    fac += [f"    a[{int(lu.entry_slots[lookup[(i, i)]])}] += 1.0" for i in range(n)]
+    sol_f, sol_b = [], []
+    nl = nu = 0
+    for k, (kk, rows, L, cols, Us, T) in enumerate(lu.steps):
+        fac.append(f"    inv = 1.0 / a[{kk}]")
+        fac.append(f"    dinv[{k}] = inv")
+        for sl in L:
+            fac.append(f"    a[{int(sl)}] *= inv")
+        t = 0
+        for sl in L:
+            for su in Us:
+                fac.append(f"    a[{int(T[t])}] -= a[{int(sl)}] * a[{int(su)}]")
+                t += 1
+        for r, sl in zip(rows, L):
+            fac.append(f"    lval[{nl}] = a[{int(sl)}]")
+            sol_f.append(f"    x{int(r)} -= lval[{nl}] * x{k}")
+            nl += 1
+        terms = []
+        for cidx, su in zip(cols, Us):
+            fac.append(f"    uval[{nu}] = a[{int(su)}]")
+            terms.append(f" - uval[{nu}] * x{int(cidx)}")
+            nu += 1
+        sol_b.append(f"    x{k} = (x{k}{''.join(terms)}) * dinv[{k}]")
+    fac += ["    return 0", ""]
+    sol = [jit, "def lu_solve(lval, uval, dinv, b, out):"]
+    sol += [f"    x{k} = b[{int(lu.perm[k])}]" for k in range(n)]
+    sol += sol_f + sol_b[::-1]
+    sol += [f"    out[{int(lu.perm[k])}] = x{k}" for k in range(n)]
+    sol += ["    return 0", ""]
+    return fac + sol
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("EXONICHE_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "exoniche")
+    for root in (Path(base), Path(tempfile.gettempdir()) / "exoniche-cache"):
+        d = root / "numba"
+        try:
+            d.mkdir(parents=True, exist_ok=True)
+            if os.access(d, os.W_OK):
+                return d
+        except OSError:
+            continue
+    raise ModelError("compiled engine: no writable cache folder (set EXONICHE_CACHE_DIR)")
+
+
+def _load_module(source: str):
+    digest = hashlib.sha256(source.encode()).hexdigest()[:20]
+    name = f"exoniche_mech_{digest}"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = _cache_dir() / f"{name}.py"
+    if not path.exists() or path.read_text() != source:
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(source)
+        os.replace(tmp, path)
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _structure(comp: Compiled) -> tuple:
+    """Index arrays the jitted solver needs: colour groups and per-column Jacobian rows, and array sizes."""
+    S = comp.sparsity
+    n = S.shape[0]
+    lu = SparseLU(S)
+    groups = _colour_columns(S)
+    groups_ptr = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
+    groups_flat = np.concatenate(groups).astype(np.int64)
+    lookup = {(int(i), int(j)): e for e, (i, j) in enumerate(zip(lu.entry_rows, lu.entry_cols))}
+    col_rows, col_entry, col_ptr = [], [], [0]
+    for j in range(n):
+        rows = np.nonzero(S[:, j])[0]
+        col_rows += [int(i) for i in rows]
+        col_entry += [lookup[(int(i), j)] for i in rows]
+        col_ptr.append(len(col_rows))
+    n_l = sum(step[2].size for step in lu.steps)
+    n_u = sum(step[4].size for step in lu.steps)
+    sizes = [lu.entry_rows.size, lu.nslots, max(n_l, 1), max(n_u, 1)]
+    i64 = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
+    return groups_ptr, groups_flat, i64(col_ptr), i64(col_rows), i64(col_entry), i64(sizes)
+
+
+_KERNELS: dict = {}
+
+
+def available() -> bool:
+    return importlib.util.find_spec("numba") is not None
+
+
+def kernel(mech: Mechanism, params) -> CompiledKernel:
+    """Generate, load and jit (once per mechanism and parameter-name list) the compiled solver."""
+    key = (id(mech), tuple(params))
+    if key not in _KERNELS:
+        if not available():
+            raise ModelError("compiled engine needs the 'numba' package (pip install numba); "
+                             "or use the batched engine")
+        import time
+
+        t0 = time.perf_counter()
+        comp = compile_mechanism(mech, params)
+        source, n_hoisted = _generate_source(mech, comp)
+        mod = _load_module(source)
+        k = CompiledKernel(comp, mod, _structure(comp), n_hoisted)
+        _warm(k)
+        k.compile_seconds = time.perf_counter() - t0
+        _KERNELS[key] = k
+    return _KERNELS[key]
+
+
+def _warm(k: CompiledKernel) -> None:
+    """Trigger (or load from cache) the compilation with the argument types every call uses."""
+    n = len(k.compiled.species)
+    z = np.zeros(0, dtype=np.int64)
+    out = np.zeros((0, n, 1))
+    k.module._integrate_all(np.zeros((len(k.compiled.parameters), 0)), np.zeros(1), np.ones(1),
+                            np.zeros(2, np.int64), z, np.zeros(0), np.zeros(2, np.int64), z, np.zeros(0),
+                            np.zeros(0), np.zeros(2, np.int64), z, np.zeros(1), 1e-6, np.ones(n), k.n_hoisted,
+                            np.arange(n, dtype=np.int64), np.ones(n), out, np.zeros(0, np.int64),
+                            np.zeros(5, np.int64), k.structure)
+
+
+# ------------------------------------------------------------------------------ public API
+def integrate(problem: Problem, p: np.ndarray, *, species: list[str] | None = None, stats: dict | None = None,
+              kern: CompiledKernel | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Integrate P patients that share ``problem``'s events and times but have their own parameters.
+
+    Same contract as :func:`exoniche.engines.batched.integrate`: ``p`` is (parameters, P) in
+    ``kernel(...).compiled.parameters`` order; returns ``(times (T,), y (len(species), T, P))``, amounts
+    clipped at zero after a negativity check. Each patient is integrated alone.
+    """
+    k = kern or kernel(problem.mechanism, problem.params)
+    comp = k.compiled
+    p, t_out, sidx, pidx, keep = checked_inputs(problem, comp, p, species)
+    stats = stats if stats is not None else {}
+    times = sorted({e.time for e in problem.events if 0 <= e.time < problem.t_end})
+    cuts = [0.0] + [t for t in times if t > 0] + [problem.t_end]
+    pev_ptr, pev_idx, pev_val = [0], [], []
+    sev_ptr, sev_idx, sev_fac, sev_amt = [0], [], [], []
+    out_ptr, out_idx = [0], []
+    for t0, t1 in zip(cuts[:-1], cuts[1:]):
+        for e in problem.events:
+            if e.time != t0:
+                continue
+            if isinstance(e, ParameterEvent):
+                pev_idx.append(pidx[e.parameter])
+                pev_val.append(float(e.value))
+            elif isinstance(e, Event):
+                sev_idx.append(sidx[e.species])
+                sev_fac.append(float(e.factor))
+                sev_amt.append(float(e.amount))
+        pev_ptr.append(len(pev_idx))
+        sev_ptr.append(len(sev_idx))
+        last = t1 == problem.t_end
+        mask = (t_out >= t0) & ((t_out <= t1) if last else (t_out < t1))
+        out_idx += [int(i) for i in np.nonzero(mask)[0]]
+        out_ptr.append(len(out_idx))
+    if sorted(out_idx) != list(range(t_out.size)):
+        raise ModelError("internal: some output times were not computed")
+    P = p.shape[1]
+    out = np.empty((P, len(keep), t_out.size))  # patient-major: each patient's block is written once
+    status = np.zeros(P, dtype=np.int64)
+    counts = np.zeros(5, dtype=np.int64)
+    i64 = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
+    f64 = lambda v: np.asarray(v, dtype=float)  # noqa: E731
+    atol = problem.rtol * 1e-3 * comp.scales
+    k.module._integrate_all(p, f64(cuts[:-1]), f64(cuts[1:]), i64(pev_ptr), i64(pev_idx), f64(pev_val),
+                            i64(sev_ptr), i64(sev_idx), f64(sev_fac), f64(sev_amt), i64(out_ptr), i64(out_idx),
+                            t_out, float(problem.rtol), f64(atol), k.n_hoisted, i64(keep), f64(comp.scales), out,
+                            status, counts, k.structure)
+    for key, v in zip(("rhs", "jac", "lu", "steps", "rejected"), counts):
+        stats[key] = stats.get(key, 0) + int(v)
+    if np.any(status != _OK):
+        j = int(np.argmax(status != _OK))
+        code = int(status[j])
+        if code >= _NEGATIVE_BASE:
+            raise ModelError(f"compiled integration produced a negative amount of {comp.species[code - _NEGATIVE_BASE]}"
+                             f" (patient column {j} of {P})")
+        why = "step size too small" if code == _TOO_SMALL else "non-finite values"
+        raise ModelError(f"compiled integration failed for patient column {j} of {P}: {why}")
+    return t_out, out.transpose(1, 2, 0)
+
+
+def run(problem: Problem, *, parameters=None, patients=None, seed=None, replicates: int = 1, progress=None,
+        compiled=None) -> xr.Dataset:
+    """Engine interface, as :func:`exoniche.engines.batched.run`: dims (``patient``, ``time``)."""
+    return patient_dataset(NAME, kernel, integrate, problem, parameters, patients)
+
+__all__ = ["NAME", "CompiledKernel", "available", "integrate", "kernel", "run"]
