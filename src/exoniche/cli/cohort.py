@@ -22,9 +22,12 @@ def cohort_command(
                                   help="Dask scheduler address, or 'local' for a LocalCluster of --workers."),
     arm: str = typer.Option(None, "--arm", help="Scenario arm to simulate (default: the base scenario)."),
     chunk_size: int = typer.Option(500, "--chunk-size", help="Patients per chunk (one Parquet file each)."),
+    engine: str = typer.Option(None, "--engine",
+                               help="ODE engine: 'compiled' (Numba, per patient; default when numba is installed) "
+                                    "or 'batched' (NumPy, lock-step)."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Simulate a virtual patient cohort: batched model runs, metastases, virtual blood draws.
+    """Simulate a virtual patient cohort: model runs, metastases, virtual blood draws.
 
     Writes chunked Parquet with a DuckDB catalogue to --out, plus observe/measurements.parquet (long:
     patient, time, marker, value) and observe/outcomes.parquet (one row per patient) for the
@@ -35,6 +38,7 @@ def cohort_command(
     from exoniche.experiments.cohort import parse_cohort
     from exoniche.experiments.scenario import load_scenario
     from exoniche.observe import CohortJob, parse_observe
+    from exoniche.observe.virtual import cohort_engine, default_engine
 
     if patients is not None and patients < 1:
         raise ScenarioError(f"--patients: {patients} must be at least 1")
@@ -49,12 +53,15 @@ def cohort_command(
     if patients is not None:
         cohort = cohort.with_size(patients)
     schedule = parse_observe(cohort.observe, str(scenario))
-    job = CohortJob(exp, cohort, schedule)
+    engine = engine or default_engine()
+    cohort_engine(engine)  # a bad name exits 2 before anything is written
+    job = CohortJob(exp, cohort, schedule, engine=engine)
     job.problem()  # validate the scenario's own values before anything is written
     manifest = {
         "scenario": str(scenario), "scenario_sha256": hashlib.sha256(scenario.read_bytes()).hexdigest(),
         "arm": arm, "cohort": json.loads(json.dumps(asdict(cohort), default=str)), "size": cohort.size,
-        "seed": cohort.seed, "chunk_size": chunk_size, "rtol": job.rtol, "version": __version__,
+        "seed": cohort.seed, "chunk_size": chunk_size, "rtol": job.rtol, "engine": job.engine,
+        "version": __version__,
         "schedule": json.loads(json.dumps(asdict(schedule), default=str)),
     }
     t0 = time.perf_counter()

@@ -64,7 +64,7 @@ class ChunkStore:
         path = self.out / "run.json"
         if path.exists():
             old = json.loads(path.read_text(encoding="utf-8"))
-            keys = ("scenario_sha256", "cohort", "size", "seed", "chunk_size", "rtol")
+            keys = ("scenario_sha256", "cohort", "size", "seed", "chunk_size", "rtol", "engine")
             diff = [k for k in keys if old.get(k) != manifest.get(k)]
             if diff:
                 raise StoreError(f"--out: {str(self.out)!r} holds a different cohort run (differs in "

@@ -1,4 +1,4 @@
-"""A cohort chunk end to end: sample patients, integrate them in one batch, draw metastases, take blood.
+"""A cohort chunk end to end: sample patients, integrate them, draw metastases, take blood.
 
 :func:`simulate_chunk` is a pure function of (job, start, stop): the same chunk gives the same numbers in
 any process, worker or Dask node, which is what makes resume and worker-count independence exact.
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from exoniche.biology.mechanism import ORGANS
-from exoniche.engines import batched
+from exoniche.engines import batched, compiled
 from exoniche.engines.problem import ParameterEvent, Problem
 from exoniche.engines.stochastic import sample_metastases
 from exoniche.experiments.cohort import STREAM_METASTASIS, STREAM_OBSERVE, Cohort, sample_patients
@@ -31,9 +31,32 @@ class CohortJob:
     cohort: Cohort
     schedule: Schedule = field(default_factory=Schedule)
     rtol: float = 1e-6
+    engine: str = field(default_factory=lambda: default_engine())  # resolved once, travels with the job
 
     def problem(self) -> Problem:
         return self.experiment.problem()
+
+
+COHORT_ENGINES = {"compiled": compiled, "batched": batched}
+
+
+def default_engine() -> str:
+    """``compiled`` (Numba, per patient) when numba is installed, else ``batched`` (NumPy lock-step).
+
+    Measured on the 2-core CI machine: 6.5x faster per patient in the libRoadRunner benchmark, 14x in the
+    full cohort pipeline (``benchmarks/bench_cohort_1e6.py``); numbers in ``docs/cohorts.md``.
+    """
+    return compiled.NAME if compiled.available() else batched.NAME
+
+
+def cohort_engine(name: str):
+    """The engine module of that name (``compiled`` or ``batched``)."""
+    from exoniche.errors import ScenarioError, suggest
+
+    if name not in COHORT_ENGINES:
+        raise ScenarioError(f"--engine: unknown value {name!r}{suggest(name, COHORT_ENGINES)}; "
+                            f"allowed: {', '.join(COHORT_ENGINES)}")
+    return COHORT_ENGINES[name]
 
 
 def _therapy_start(exp: Experiment, problem: Problem) -> float | None:
@@ -50,11 +73,12 @@ def simulate_chunk(job: CohortJob, start: int, stop: int) -> tuple[pd.DataFrame,
     draws = job.schedule.times(t_end)
     grid = np.union1d(np.arange(0.0, t_end, 1.0), np.append(draws, t_end))
     problem = Problem(base.mechanism, base.params, t_end, grid, list(base.events), job.rtol, base.label)
-    k = batched.kernel(problem.mechanism, problem.params)
+    engine = cohort_engine(getattr(job, "engine", batched.NAME))
+    k = engine.kernel(problem.mechanism, problem.params)
     order = k.compiled.parameters
     ids = np.arange(start, stop)
     batch = sample_patients(job.cohort, job.experiment, ids, order)
-    times, y = batched.integrate(problem, batch.p, species=STATE, kern=k)
+    times, y = engine.integrate(problem, batch.p, species=STATE, kern=k)
     st = {s: y[i].T for i, s in enumerate(STATE)}  # (patients, times) -> transpose below when needed
     rows = batched._rows(batch.p)
     pv = dict(zip(order, rows))
