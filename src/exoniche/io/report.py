@@ -41,6 +41,16 @@ def _prepare(out: Path) -> Path:
     return out
 
 
+def _save(fig, axes, path: Path) -> Path:
+    """Common figure finish: open axes, tight layout, 130 dpi PNG."""
+    for ax in axes:
+        ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
 def figure_exosomes_tumour(ds, path: Path) -> Path:
     t = ds["time"].values
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
@@ -60,12 +70,7 @@ def figure_exosomes_tumour(ds, path: Path) -> Path:
     ax2.axhline(1e10, color="grey", lw=0.8, ls=":")
     ax2.text(t[-1], 1e10, "all EVs, healthy (~1e10/mL)", ha="right", va="bottom", fontsize=8, color="grey")
     ax2.legend(frameon=False, loc="center right")
-    for ax in (ax1, ax2):
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, (ax1, ax2), path)
 
 
 def figure_niche(ds, path: Path) -> Path:
@@ -126,12 +131,7 @@ def figure_metastasis(ds, summary: dict, path: Path) -> Path:
     ax2.set_xticks(x, names)
     ax2.set_ylabel(f"metastatic mass per replicate at day {summary['days']:g} (g)")
     ax2.set_title("Metastatic burden (replicates with a metastasis)")
-    for ax in (ax1, ax2):
-        ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return _save(fig, (ax1, ax2), path)
 
 
 def _img(path: Path) -> str:
