@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from itertools import pairwise
 
 import numpy as np
@@ -117,13 +116,13 @@ def test_errors():
 
 
 @pytest.mark.slow
-def test_twenty_markers_all_panels_up_to_four_in_30_s():
-    """The issue's target: 20 markers, 6195 panels, 5-fold CV, <= 30 s (measured ~2-3 s on 2 cores, n = 300)."""
+def test_twenty_markers_all_panels_up_to_four():
+    """The issue's workload: 20 markers, all 6195 panels, 5-fold CV. Its time is measured by
+    benchmarks/bench_panels.py (no wall-clock limit in unit tests: machines are noisy)."""
     rng = np.random.default_rng(1)
     n = 300
     y = rng.random(n) < 0.4
     X = pd.DataFrame({f"m{j}": rng.normal(size=n) + 0.05 * j * y for j in range(20)})
-    start = time.perf_counter()
     res = panels(y, X, max_size=4, folds=5, repeats=1, seed=0)
     assert len(res.table) == 6195
-    assert time.perf_counter() - start < 30
+    assert res.table["cv_auc"].between(0, 1).all()
