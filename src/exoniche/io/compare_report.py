@@ -54,6 +54,14 @@ def _spines(ax):
     ax.spines[["top", "right"]].set_visible(False)
 
 
+def save_figure(fig, path: Path) -> Path:
+    """Finish a report figure: tight layout, 120 dpi PNG, figure closed."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
 def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:
     organ = organ or focus_organ(cmp)
     on = ORGAN_NAMES[organ]
@@ -87,10 +95,7 @@ def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:
         ax.set_xlabel("day")
     axes[0, 0].legend(frameon=False, fontsize=8)
     fig.suptitle(f"{cmp.name}: arms over time (niche panels: {on}; dotted line = healthy)", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_metastasis_bars(cmp, path: Path) -> Path:
@@ -124,10 +129,7 @@ def figure_metastasis_bars(cmp, path: Path) -> Path:
     for ax in (ax1, ax2):
         _spines(ax)
     fig.suptitle(f"{cmp.name}: metastasis per organ ({cmp.replicates} replicates per arm)", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_km(cmp, path: Path) -> Path:
@@ -145,10 +147,7 @@ def figure_km(cmp, path: Path) -> Path:
     ax.set_title(f"Metastasis-free (Kaplan–Meier, any organ; {cmp.replicates} replicates per arm)", fontsize=11)
     ax.legend(frameon=False, fontsize=8, loc="lower left")
     _spines(ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_uptake(cmp, path: Path) -> Path | None:
@@ -173,10 +172,7 @@ def figure_uptake(cmp, path: Path) -> Path | None:
                  fontsize=11)
     ax.legend(frameon=False, fontsize=8)
     _spines(ax)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def organ_table_html(cmp) -> str:

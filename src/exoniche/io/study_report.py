@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from exoniche.experiments.studies import STUDIES, StudyResult, run_study
-from exoniche.io.compare_report import colour, write_study
+from exoniche.io.compare_report import colour, save_figure, write_study
 from exoniche.io.report import _prepare
 
 
@@ -114,10 +114,7 @@ assert set(PLOTS) == set(STUDIES)
 
 
 def _save(fig, path: Path) -> Path:
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def write_study_report(result: StudyResult, out: str | Path) -> dict:
