@@ -30,7 +30,7 @@ from exoniche.observe import CohortJob, parse_observe
 COHORT = {"seed": 2019, "tumours": {"4175-LuT": 0.5, "B16-F10": 0.3, "BxPC-3-LiT": 0.2},
           "parameters": {"tumour_initial_g": {"cv": 2.0}, "cargo_tum_pdl1": {"cv": 0.5},
                          "colonisation_potential": {"cv": 1.0},
-                         "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8.0, "high": 16.0}},
+                         "extraction_target_liver": {"distribution": "uniform", "low": 0.02, "high": 0.05}},
           "observe": {"every_days": 28}}
 
 

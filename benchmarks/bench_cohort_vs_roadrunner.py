@@ -41,7 +41,7 @@ REFERENCE_RTOL = 1e-10
 COHORT = {"seed": 2019, "parameters": {
     "tumour_initial_g": {"cv": 1.0},
     "cargo_tum_pdl1": {"cv": 0.5},
-    "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8.0, "high": 16.0},
+    "extraction_target_liver": {"distribution": "uniform", "low": 0.02, "high": 0.05},
     "ctc_loss_per_day": {"distribution": "uniform", "low": 7.0, "high": 16.6},
 }}
 

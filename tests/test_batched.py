@@ -37,7 +37,7 @@ def _patients(prob, changes: list[dict]):
 
 CHANGES = [
     {},
-    {"tumour_initial_g": 40.0, "cargo_tum_pdl1": 1.5, "exo_mps_clearance_per_day": 30.0},
+    {"tumour_initial_g": 40.0, "cargo_tum_pdl1": 1.5, "extraction_target_liver": 0.02},
     {"tumour_initial_g": 0.5, "colonisation_potential": 3.0, "ctc_route_portal": 1.0, "cargo_tum_mir25": 1.0},
 ]
 
@@ -55,12 +55,13 @@ def test_batched_at_default_rtol_stays_close_to_single_run_engine():
 
 
 def test_batched_applies_species_and_parameter_events_like_the_single_run_engine():
-    exp = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=10.0,
+    exp = Experiment(physiology="mouse", immune_status="immunodeficient", tumour="4175-LuT", tumour_initial_g=0.05,
+                     duration_days=10.0,
                      injection=Injection(source="4175-LuT", times=(0.0, 2.0, 4.0)))
     prob = dataclasses.replace(exp.problem(), rtol=1e-8)
     prob.events.append(ParameterEvent(3.0, "pd1_blockade", 0.9, "anti-PD-1 on"))
     prob.events.append(ParameterEvent(7.0, "pd1_blockade", 0.0, "anti-PD-1 off"))
-    _assert_agrees(prob, [{}, {"exo_mps_clearance_per_day": 45.0}])
+    _assert_agrees(prob, [{}, {"extraction_target_liver": 0.05}])
 
 
 def test_run_returns_labelled_dataset_with_patient_dimension_and_non_negative_amounts():

@@ -13,7 +13,9 @@ def test_simulate_json_writes_a_complete_run_folder(cli, tmp_path):
     assert [o["organ"] for o in doc["organs"]] == ["lung", "liver", "bone", "brain", "ln"]
     assert abs(sum(o["uptake_share"] for o in doc["organs"]) - 1) < 1e-9
     lung = doc["organs"][0]
-    assert lung["uptake_share"] == max(o["uptake_share"] for o in doc["organs"])  # lung-tropic default
+    # lung-tropic default: the lung takes more tumour exosomes than any organ but the macrophage-rich liver
+    second = sorted((o["uptake_share"] for o in doc["organs"]), reverse=True)[1]
+    assert lung["uptake_share"] == second and lung["uptake_share"] > 0.15
     for name in ("parameters.json", "meta.json", "trajectories.parquet", "replicates.parquet", "report.html",
                  "exosomes_tumour.png", "niche_indices.png", "metastasis_risk.png"):
         assert (out / name).stat().st_size > 0, name
@@ -76,3 +78,28 @@ def test_export_sbml_bad_preset_and_path_exit_2(cli, tmp_path):
     assert code == 2 and "nope" in err
     code, _, err = cli("export", "sbml", tmp_path / "missing" / "m.xml")
     assert code == 2 and "missing" in err
+
+
+def test_calibrate_reproduces_the_packaged_calibrated_values(cli_json):
+    doc = cli_json("calibrate", "--json")
+    assert {d["dataset"] for d in doc["datasets"]} == {"plasma_kinetics", "experimental_metastasis",
+                                                      "metastatic_efficiency"}
+    for d in doc["datasets"]:
+        for name, rel in d["relative_change"].items():
+            assert rel < 0.01, (d["dataset"], name, d["parameters"][name], d["packaged"][name])
+    plasma = next(d for d in doc["datasets"] if d["dataset"] == "plasma_kinetics")
+    assert abs(plasma["simulated"]["t_half_beta_h"] / plasma["observed"]["t_half_beta_h"] - 1) < 0.01
+
+
+def test_model_figure_is_drawn_from_the_declaration(cli, tmp_path):
+    from exoniche import biology
+    from exoniche.io.model_figure import circulation_graph
+
+    code, out, err = cli("model", "--figure", tmp_path / "c.png")
+    assert code == 0, err
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG"
+    g = circulation_graph(biology.mechanism())
+    # every uptake site is fed from plasma by a declared process; the slow pool returns to plasma
+    for site in ("B_inj_liver_target", "B_inj_spleen", "B_inj_lung_target", "B_inj_other", "E_inj_int"):
+        assert g.has_edge("E_inj", site), site
+    assert g.has_edge("E_inj_int", "E_inj")

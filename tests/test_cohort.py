@@ -47,7 +47,8 @@ def test_unknown_parameter_suggests_the_close_name():
 def test_patient_draws_depend_only_on_seed_and_id():
     c = parse_cohort({"seed": 5, "tumours": {"4175-LuT": 0.5, "BxPC-3-LiT": 0.5},
                       "parameters": {"tumour_initial_g": {"cv": 1.0},
-                                     "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8, "high": 16}}})
+                                     "extraction_target_liver": {"distribution": "uniform", "low": 0.02,
+                                                                 "high": 0.05}}})
     order = _order()
     full = sample_patients(c, EXP, np.arange(0, 40), order)
     part = sample_patients(c, EXP, np.arange(17, 23), order)
@@ -65,15 +66,15 @@ def test_lognormal_uniform_categorical_and_correlation_follow_their_definition()
                       "primary_sites": {"venous": 0.5, "portal": 0.5},
                       "parameters": {"tumour_initial_g": {"cv": 0.5, "median": 2.0},
                                      "cargo_tum_pdl1": {"cv": 0.3},
-                                     "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8, "high": 16}},
+                                     "extraction_target_liver": {"distribution": "uniform", "low": 0.02, "high": 0.05}},
                       "correlations": [{"parameters": ["tumour_initial_g", "cargo_tum_pdl1"], "rho": 0.6}]})
     order = _order()
     b = sample_patients(c, EXP, np.arange(n), order)
     m = b.p[order.index("tumour_initial_g")]
     assert np.median(m) == pytest.approx(2.0, rel=0.03)
     assert np.std(m) / np.mean(m) == pytest.approx(0.5, rel=0.05)
-    u = b.p[order.index("exo_mps_clearance_per_day")]
-    assert u.min() >= 8 and u.max() <= 16 and np.mean(u) == pytest.approx(12, rel=0.01)
+    u = b.p[order.index("extraction_target_liver")]
+    assert u.min() >= 0.02 and u.max() <= 0.05 and np.mean(u) == pytest.approx(0.035, rel=0.01)
     assert np.mean(b.tumour == "BxPC-3-LiT") == pytest.approx(0.75, abs=0.015)
     assert np.mean(b.site == "portal") == pytest.approx(0.5, abs=0.015)
     assert set(b.p[order.index("ctc_route_portal")]) == {0.0, 1.0}

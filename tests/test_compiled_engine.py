@@ -17,7 +17,7 @@ REFERENCE_RTOL = 1e-10  # the single-run engine at tight tolerance is the refere
 
 CHANGES = [
     {},
-    {"tumour_initial_g": 40.0, "cargo_tum_pdl1": 1.5, "exo_mps_clearance_per_day": 30.0},
+    {"tumour_initial_g": 40.0, "cargo_tum_pdl1": 1.5, "extraction_target_liver": 0.02},
     {"tumour_initial_g": 0.5, "colonisation_potential": 3.0, "ctc_route_portal": 1.0, "cargo_tum_mir25": 1.0},
 ]
 
@@ -47,13 +47,14 @@ def test_compiled_agrees_with_tight_single_run_engine_on_every_species_and_time(
 
 
 def test_compiled_applies_species_and_parameter_events_like_the_single_run_engine():
-    exp = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=10.0,
+    exp = Experiment(physiology="mouse", immune_status="immunodeficient", tumour="4175-LuT", tumour_initial_g=0.05,
+                     duration_days=10.0,
                      injection=Injection(source="4175-LuT", times=(0.0, 2.0, 4.0)))
     prob = exp.problem()
     prob.events.append(ParameterEvent(3.0, "pd1_blockade", 0.9, "anti-PD-1 on"))
     prob.events.append(ParameterEvent(7.0, "pd1_blockade", 0.0, "anti-PD-1 off"))
     assert any(not isinstance(e, ParameterEvent) for e in prob.events)  # species events (injections) too
-    worst, where = _worst(prob, [{}, {"exo_mps_clearance_per_day": 45.0}, {"tumour_initial_g": 0.2}])
+    worst, where = _worst(prob, [{}, {"extraction_target_liver": 0.05}, {"tumour_initial_g": 0.2}])
     assert worst <= 1e-4, (worst, where)
 
 
@@ -89,8 +90,8 @@ def test_cohort_patient_that_once_collapsed_the_step_size_integrates_and_agrees(
     cohort = parse_cohort({"seed": 2019, "tumours": {"4175-LuT": 0.5, "B16-F10": 0.3, "BxPC-3-LiT": 0.2},
                            "parameters": {"tumour_initial_g": {"cv": 2.0}, "cargo_tum_pdl1": {"cv": 0.5},
                                           "colonisation_potential": {"cv": 1.0},
-                                          "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8.0,
-                                                                        "high": 16.0}}}, "test").with_size(20000)
+                                          "extraction_target_liver": {"distribution": "uniform", "low": 0.02,
+                                                                        "high": 0.05}}}, "test").with_size(20000)
     exp = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=1.0, duration_days=365.0)
     prob = exp.problem()
     k = compiled.kernel(prob.mechanism, prob.params)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
 from exoniche import biology, engines, evidence
 from exoniche.errors import ModelError, ScenarioError
+from exoniche.experiments import calibration, validation
 from exoniche.experiments.readouts import uptake_percent_dose
 from exoniche.experiments.setup import CellChallenge, Experiment, Injection
 
@@ -32,7 +35,15 @@ def test_every_parameter_has_unit_and_provenance():
             assert p.unit and p.source, name
             assert p.kind in ("measured", "estimated", "calibrated", "scenario"), name
     calibrated = [p for p in biology.base_parameters("human").values() if p.kind == "calibrated"]
-    assert all("V" in p.source for p in calibrated)  # names the target it was fitted to
+    # each names what it was fitted to: a validation target declared a calibration, or a packaged dataset
+    targets = set(validation.CALIBRATED_BY)
+    for p in calibrated:
+        named = set(re.findall(r"\bV\d+\b", p.source))
+        datasets = {d for d in calibration.DATASETS if d in p.source}
+        assert (named and named <= targets) or datasets, (p.name, p.source)
+    for fitted in calibration.DATASETS.values():
+        for name in fitted:
+            assert biology.base_parameters("mouse")[name].kind == "calibrated", name
 
 
 def test_claim_citations_feed_the_evidence_gap_report():
@@ -54,7 +65,8 @@ def test_exosome_mass_balance_after_injections():
 
 
 def test_tumour_exosome_mass_balance_against_integrated_secretion():
-    exp = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.2, duration_days=10.0,
+    exp = Experiment(physiology="mouse", immune_status="immunodeficient", tumour="4175-LuT", tumour_initial_g=0.2,
+                     duration_days=10.0,
                      output_times=np.linspace(0, 10, 401))
     prob = exp.problem()
     comp = engines.compile_mechanism(prob.mechanism, prob.params)
@@ -89,7 +101,8 @@ def test_solver_converges_with_tighter_tolerance():
 
 
 def test_stochastic_engine_is_reproducible_and_seed_dependent():
-    prob = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=28.0).problem()
+    prob = Experiment(physiology="mouse", immune_status="immunodeficient", tumour="4175-LuT", tumour_initial_g=0.05,
+                      duration_days=28.0).problem()
     a = engines.run(prob, "stochastic", seed=7, replicates=50)
     b = engines.run(prob, "stochastic", seed=7, replicates=50)
     c = engines.run(prob, "stochastic", seed=8, replicates=50)
@@ -100,7 +113,8 @@ def test_stochastic_engine_is_reproducible_and_seed_dependent():
 
 
 def test_stochastic_counts_match_expected_colonies():
-    prob = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=28.0).problem()
+    prob = Experiment(physiology="mouse", immune_status="immunodeficient", tumour="4175-LuT", tumour_initial_g=0.05,
+                      duration_days=28.0).problem()
     ds = engines.run(prob, "stochastic", seed=1, replicates=400)
     mean = ds["met_count"].values.mean(axis=0)
     expected = np.array([ds[f"Col_{o}"].values[-1] for o in biology.ORGANS])
@@ -195,3 +209,60 @@ def test_parameter_event_on_unused_parameter_is_an_error():
     prob.events.append(engines.ParameterEvent(1.0, "not_used_anywhere", 1.0))
     with pytest.raises(ModelError, match="not_used_anywhere"):
         engines.run(prob)
+
+
+def test_human_line_in_immunocompetent_mouse_is_a_named_error_unless_asked_for():
+    exp = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=5.0)
+    with pytest.raises(ScenarioError, match="tumour.preset: '4175-LuT' is a human cell line"):
+        exp.problem()
+    Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.05, duration_days=5.0,
+               allow_xenograft=True).problem()
+    Experiment(physiology="mouse", tumour="B16-F10", tumour_initial_g=0.05, duration_days=5.0).problem()
+    with pytest.raises(ScenarioError, match="challenge.cell_line"):
+        Experiment(physiology="mouse", challenge=CellChallenge(0.0, 1e5, "venous", "1833-BoT"),
+                   duration_days=5.0).problem()
+
+
+def test_intracardiac_cells_spread_by_cardiac_output_and_venous_cells_stop_in_lung():
+    def counts(route):
+        exp = Experiment(physiology="mouse", immune_status="immunodeficient", duration_days=3.0,
+                         challenge=CellChallenge(0.0, 1e5, route))
+        ds = engines.run(exp.problem())
+        return {o: float(ds[f"Col_{o}"].values[-1]) for o in biology.ORGANS}
+
+    ven, art = counts("venous"), counts("intracardiac")
+    assert max(ven, key=ven.get) == "lung"
+    assert art["bone"] > 3 * ven["bone"] and art["lung"] < 0.5 * ven["lung"]
+
+
+def test_overexpressing_an_absent_cargo_is_a_named_error():
+    with pytest.raises(ScenarioError, match="miR-105.*absent"):
+        Experiment(injection=Injection("B16-F10", cargo_changes={"miR-105": 10.0}), duration_days=1.0).problem()
+
+
+def test_colonisation_is_bounded_whatever_the_niche():
+    # a fully primed soil (every niche index 100-fold, no NK or T cells) raises per-cell colonisation by a
+    # bounded factor: receptivity_max x 1/extravasation_baseline x the killing ceiling, not 100-fold
+    prob = Experiment(physiology="mouse", tumour="B16-F10", tumour_initial_g=0.01).problem()
+    comp = engines.compile_mechanism(prob.mechanism, prob.params)
+    pv = comp.param_vector(prob.params)
+    y0 = np.array(comp.initial(pv), dtype=float)
+    primed = y0.copy()
+    for i, name in enumerate(comp.species):
+        if name.split("_")[0] in biology.NICHE_INDICES and name.endswith("_lung"):
+            primed[i] = 100.0
+        if name in ("NK", "T_spleen"):
+            primed[i] = 0.0
+    rise = comp.evaluate(primed, pv)["soil_lung"] / comp.evaluate(y0, pv)["soil_lung"]
+    p = prob.params
+    ceiling = p.value("receptivity_max_fold") / p.value("extravasation_baseline") * (
+        1 + p.value("kill_weight_nk") + p.value("kill_weight_tcell"))
+    assert 2 < rise <= ceiling * (1 + 1e-9) and ceiling < 20
+
+
+def test_biodistribution_sums_to_the_dose():
+    from exoniche.experiments.readouts import biodistribution
+
+    ds = engines.run(Experiment(injection=Injection("B16-F10", dose_ug=10.0), duration_days=1.0).problem())
+    dose = 10.0 * biology.base_parameters("mouse").value("particles_per_ug")
+    assert sum(biodistribution(ds, 1.0, dose).values()) == pytest.approx(100.0, rel=1e-4)

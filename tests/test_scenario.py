@@ -22,6 +22,7 @@ replicates = 7
 seed = 11
 [host]
 physiology = "mouse"
+immune_status = "immunodeficient"
 [tumour]
 preset = "4175-LuT"
 initial_g = 0.05
@@ -120,7 +121,7 @@ def test_every_intervention_type_runs_and_changes_something():
     from exoniche.biology import base_parameters
     from exoniche.experiments.setup import Experiment
 
-    exp = Experiment(tumour="4175-LuT", tumour_initial_g=0.05, duration_days=10)
+    exp = Experiment(tumour="4175-LuT", tumour_initial_g=0.05, duration_days=10, immune_status="immunodeficient")
     params = exp.parameters()
     for kind in catalogue():
         kw = {"day": 5.0} if kind == "resection" else {}

@@ -1,8 +1,17 @@
-"""Validation targets V1-V16 of DESIGN.md §3, one test per target, named after its id."""
+"""Validation targets V1-V21 of DESIGN.md §3, one test per target, named after its id.
+
+Three targets fail under model v2 and are marked as known disagreements (strict xfail: the test fails
+the day the model starts to pass them, so the marker has to be looked at again). Why each fails is in
+docs/model.md ("Where the model disagrees with the data").
+"""
 
 from __future__ import annotations
 
+import pytest
+
 from exoniche.experiments import validation as v
+
+DISAGREES = "model v2 disagrees with this target (docs/model.md, 'Where the model disagrees with the data')"
 
 
 def _check(fn):
@@ -23,6 +32,8 @@ def test_V3_itgb4_knockdown_lung_uptake_over_3_fold_lower():
     assert _check(v.v3).measured > 3
 
 
+@pytest.mark.xfail(strict=True, reason=f"{DISAGREES}: with PBPK clearance the liver's integrin-free Kupffer "
+                   "uptake takes most of any dose, so a 90 % ITGβ5 knockdown cannot cut the liver's share 5-fold")
 def test_V4_itgb5_knockdown_liver_uptake_about_7_fold_lower():
     assert 5 <= _check(v.v4).measured <= 9.5
 
@@ -63,6 +74,8 @@ def test_V12_mir25_3p_more_leakage_and_metastasis():
     assert c.details["mir25_rich"]["Col_lung"] > c.details["mir25_free"]["Col_lung"]
 
 
+@pytest.mark.xfail(strict=True, reason=f"{DISAGREES}: BxPC-3-LiT exosomes without MIF still raise liver "
+                   "metastases through ITGαvβ5 -> Kupffer S100 [25], more than V13's 25 % allowance")
 def test_V13_mif_required_for_liver_niche():
     c = _check(v.v13)
     assert c.details["without_mif"]["tgfb"] < c.details["with_mif"]["tgfb"]
@@ -77,5 +90,56 @@ def test_V15_hypoxia_more_angiogenesis_and_leakage():
     assert c.details["hypoxic"]["perm_lung"] > c.details["normoxic"]["perm_lung"]
 
 
+@pytest.mark.xfail(strict=True, reason=f"{DISAGREES}: the lung niche saturates at the exosome output of a "
+                   "growing tumour, so 10 % release still builds most of it")
 def test_V16_release_block_no_niche_fewer_metastases():
     assert _check(v.v16).measured < 0.5
+
+
+def test_V17_two_phase_plasma_kinetics():
+    c = _check(v.v17)
+    assert 3 <= c.details["t_half_alpha_min"] <= 20 and 1 <= c.details["t_half_beta_h"] <= 15
+    assert c.kind == "calibration"
+
+
+def test_V18_macrophage_depletion_slows_plasma_clearance():
+    assert _check(v.v18).measured >= 2
+
+
+def test_V19_bone_first_for_intracardiac_1833_bot_and_lung_first_for_iv_4175_lut():
+    c = _check(v.v19)
+    bot, lut = c.details["1833_bot_intracardiac"], c.details["4175_lut_iv"]
+    assert max(bot, key=bot.get) == "bone" and max(lut, key=lut.get) == "lung"
+
+
+def test_V20_experimental_metastasis_assay_within_published_range():
+    c = _check(v.v20)
+    assert 1e-4 <= c.measured <= 4e-4
+
+
+def test_V21_macrophage_share_of_dose_falls_as_dose_rises():
+    c = _check(v.v21)
+    assert c.details["mps_pct_dose_1000ug"] < c.details["mps_pct_dose_10ug"]
+
+
+def test_kinds_and_margins_are_reported_and_most_targets_are_predictions():
+    assert set(v.TARGETS) == {f"V{i}" for i in range(1, 22)}
+    kinds = {i: ("calibration" if i in v.CALIBRATED_BY else "prediction") for i in v.TARGETS}
+    assert list(kinds.values()).count("prediction") >= 12
+    d = v.Check("Vx", "d", 3.0, "e", "t", True, {}, low=2.0, high=5.0).to_dict()
+    assert d["kind"] == "prediction" and d["accept"]["low"] == 2.0 and d["margin"] == pytest.approx(0.4)
+    assert v.Check("Vy", "d", 1.5, "e", "t", False, {}, low=2.0).margin == pytest.approx(-0.25)
+
+
+def test_robustness_reruns_targets_with_scaled_estimates_and_resumes():
+    first = v.robustness(["V3"], ["perm_rate_per_day"], factors=(0.5,))
+    assert first["n_runs"] == 1 and first["targets"]["V3"]["fraction_passing"] == 1.0
+    # a resumed run reuses the finished perturbation and only runs the new one
+    calls = []
+    both = v.robustness(["V3"], ["perm_rate_per_day"], factors=(0.5, 2.0),
+                        done=[{"parameter": "perm_rate_per_day", "factor": 0.5, "passed": {"V3": False}}],
+                        on_result=calls.append)
+    assert len(calls) == 1 and calls[0]["factor"] == 2.0
+    assert both["targets"]["V3"]["fraction_passing"] == 0.5  # the stored (fake) failure is kept
+    with pytest.raises(Exception, match="not an estimated parameter"):
+        v.robustness(["V3"], ["colonisation_baseline"])

@@ -13,7 +13,7 @@ from exoniche.biology.mechanism import (
     Mechanism,
     build_mechanism,
 )  # fmt: skip
-from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters
+from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters, scaled_parameters
 from exoniche.biology.presets import CARGO, TumourPreset, cargo_keys, tumour_preset, tumour_presets
 from exoniche.biology.scenario import IMMUNE_STATUS, MODEL_CARGO, scenario_parameters
 
@@ -32,6 +32,7 @@ def claim_citations() -> dict[str, list[str]]:
 __all__ = [
     "CARGO", "CELLS", "HALLMARKS", "IMMUNE_STATUS", "MODEL_CARGO", "NICHE_INDICES", "ORGANS", "ORGAN_NAMES",
     "POPULATIONS", "TARGET_CELLS", "Mechanism", "Parameter", "ParameterSet", "TumourPreset", "base_parameters",
-    "build_mechanism", "cargo_keys", "claim_citations", "mechanism", "scenario_parameters", "tumour_preset",
+    "build_mechanism", "cargo_keys", "claim_citations", "mechanism", "scaled_parameters", "scenario_parameters",
+    "tumour_preset",
     "tumour_presets",
 ]  # fmt: skip

@@ -25,6 +25,14 @@ TARGET_CELLS = {
     "ln": "sinus macrophage",
 }
 CELLS = ("target", "stroma")
+# Macrophage (MPS) pools whose uptake saturates: pool -> (tissue mass, species holding its load).
+MPS_POOLS = {
+    "kupffer": ("organ_mass_liver_g", "B_{p}_liver_target"),
+    "spleen": ("organ_mass_spleen_g", "B_{p}_spleen"),
+    "marrow": ("organ_mass_bone_g", "B_{p}_bone_stroma"),
+}
+# Where injected exosomes can be recovered: the five target organs plus spleen and other tissues.
+UPTAKE_SITES = (*("lung", "liver", "bone", "brain", "ln"), "spleen", "other")
 # Integrin zip codes: cargo key -> organ it directs uptake to [25] (parameter integrin_<cargo>_<organ>).
 ZIP_CODES = (("itga6b4", "lung"), ("itga6b1", "lung"), ("itgavb5", "liver"), ("itgavb3", "brain"))
 # Cargo read as a signal by niche processes (besides integrins).
@@ -109,6 +117,96 @@ def _relax(rate: str, target: str, state: str) -> str:
     return f"{rate} * ({target} - {state})"
 
 
+def _pbpk_delivery(m: Mechanism) -> None:
+    """Circulation and clearance as physiologically based kinetics (DESIGN.md §2.3 item 3).
+
+    Each uptake site extracts exosomes from its own plasma flow: rate constant = plasma flow to the
+    organ x single-pass extraction by a named cell population / plasma volume. Flows scale with body
+    weight^0.75 and volumes with body weight (one allometric rule for uptake and clearance alike);
+    extractions are cell properties shared by mouse and human. Macrophage pools (Kupffer cells, splenic
+    red-pulp and marrow macrophages) saturate with their load and are removed by clodronate liposomes.
+    """
+    m.ex("plasma_flow_ml_per_day", "cardiac_output_l_per_h_per_kg075 * pow(body_weight_kg, 0.75) * ml_per_l * "
+         "hours_per_day * plasma_fraction_of_blood", "mL/day", "plasma flow through the heart (allometric)")
+    m.ex("q_per_day", "plasma_flow_ml_per_day / plasma_volume_ml", "1/day",
+         "plasma volumes pumped per day (scales as body weight^-0.25)")
+    m.ex("mps_present", "1 - macrophage_depletion", "dimensionless",
+         "share of liver/spleen macrophages present (clodronate liposomes deplete them)")
+    for pool, (mass, species) in MPS_POOLS.items():
+        load = _sum(f"{species.format(p=p)}" for p in POPULATIONS)
+        m.ex(f"sat_{pool}", f"mps_capacity_gp_per_g * {mass} / (mps_capacity_gp_per_g * {mass} + {load})",
+             "dimensionless", f"free uptake capacity of {pool} macrophages (saturable uptake)")
+    m.ex("flow_share_other", "1 - flow_share_liver - flow_share_bone - flow_share_brain - flow_share_ln - "
+         "flow_share_spleen", "dimensionless", "cardiac output share of the remaining tissues")
+    for p in POPULATIONS:
+        for o in ORGANS:
+            zsum = _zips(p, o)
+            m.ex(f"k_{p}_{o}_target", _k_target(p, o, True), "1/day",
+                 f"extraction of {p} exosomes by {TARGET_CELLS[o]}s: flow x (integrin-free + integrin zip-code "
+                 "extraction) [25]")
+            m.ex(f"intfrac_{p}_{o}", f"({zsum}) / (extraction_target_{o} + {zsum})", "dimensionless",
+                 f"share of {TARGET_CELLS[o]} uptake of {p} exosomes that engages integrins [25]")
+            m.ex(f"k_{p}_{o}_stroma", _k_stroma(o, True), "1/day",
+                 f"integrin-independent extraction of {p} exosomes by other {ORGAN_NAMES[o]} cells")
+        m.ex(f"k_{p}_spleen", _k_spleen(True), "1/day", f"extraction of {p} exosomes by splenic red-pulp macrophages")
+        m.ex(f"k_{p}_other", "q_per_day * flow_share_other * extraction_other", "1/day",
+             f"extraction of {p} exosomes by the remaining tissues")
+    m.ex("k_distribution", "q_per_day * distribution_extraction", "1/day",
+         "transfer of plasma exosomes into the slow distribution pool")
+    for sat, suffix in ((True, ""), (False, "0")):
+        kupffer = f"(extraction_target_liver + {_zips('tum', 'liver')}) * mps_present"
+        kupffer += " * sat_kupffer" if sat else ""
+        m.ex(f"first_pass_tum{suffix}", f"ctc_route_portal * ({kupffer} + extraction_stroma_liver)",
+             "dimensionless", "single-pass hepatic extraction of tumour exosomes from a portal-drained primary"
+             + ("" if sat else " (empty macrophage pools)"))
+        if sat:
+            m.ex("first_pass_target_share", f"{kupffer} / ({kupffer} + extraction_stroma_liver)", "dimensionless",
+                 "Kupffer-cell share of hepatic first-pass extraction")
+
+
+def _arrest(m: Mechanism, o: str) -> None:
+    """Share of circulating cells arrested in organ ``o``'s capillaries, by route of entry.
+
+    Cells stop in the first capillary bed they meet (capillary_arrest_fraction): the lung for venous
+    entry, the liver for portal entry; arterial (intracardiac) entry spreads them by cardiac output
+    share, and the cells passing those beds reach the lung through the veins.
+    """
+    fp = "capillary_arrest_fraction"
+    systemic = "(flow_share_liver + flow_share_bone + flow_share_brain + flow_share_ln + flow_share_spleen + " \
+               "flow_share_other)"
+    if o == "lung":
+        venous, portal, arterial = fp, f"(1 - {fp}) * {fp}", f"(1 - {fp} * {systemic}) * {fp}"
+    elif o == "liver":
+        venous, portal, arterial = f"(1 - {fp}) * flow_share_liver", fp, f"{fp} * flow_share_liver"
+    else:
+        venous = f"(1 - {fp}) * flow_share_{o}"
+        portal, arterial = f"(1 - {fp}) * (1 - {fp}) * flow_share_{o}", f"{fp} * flow_share_{o}"
+    m.ex(f"arrest_tum_{o}", f"(1 - ctc_route_portal) * {venous} + ctc_route_portal * {portal}", "dimensionless",
+         f"share of the primary's CTCs arrested in the {ORGAN_NAMES[o]} (first capillary bed by drainage)")
+    m.ex(f"arrest_inj_{o}", f"(1 - inj_route_portal - inj_route_arterial) * {venous} + inj_route_portal * {portal}"
+         f" + inj_route_arterial * {arterial}", "dimensionless",
+         f"share of injected tumour cells arrested in the {ORGAN_NAMES[o]} (venous, portal or intracardiac)")
+
+
+def _zips(p: str, o: str) -> str:
+    zips = [f"integrin_{cg}_{org} * cargo_{p}_{cg} * (1 - block_{cg})" for cg, org in ZIP_CODES if org == o]
+    return " + ".join(zips) if zips else "0"
+
+
+def _k_target(p: str, o: str, saturating: bool) -> str:
+    mps = " * mps_present" + (" * sat_kupffer" if saturating else "") if o == "liver" else ""
+    return f"q_per_day * flow_share_{o} * (extraction_target_{o} + {_zips(p, o)}){mps}"
+
+
+def _k_stroma(o: str, saturating: bool) -> str:
+    sat = " * sat_marrow" if o == "bone" and saturating else ""
+    return f"q_per_day * flow_share_{o} * extraction_stroma_{o}{sat}"
+
+
+def _k_spleen(saturating: bool) -> str:
+    return "q_per_day * flow_share_spleen * extraction_spleen * mps_present" + (" * sat_spleen" if saturating else "")
+
+
 def build_mechanism() -> Mechanism:
     """Declare the whole-body model (75 species)."""
     m = Mechanism()
@@ -121,8 +219,11 @@ def build_mechanism() -> Mechanism:
                 who = TARGET_CELLS[o] if c == "target" else "other cells"
                 m.sp(f"B_{p}_{o}_{c}", "Gp", o, f"{desc} bound/internalised by {who} of the {ORGAN_NAMES[o]}",
                      "0", 10.0)
-        m.sp(f"B_{p}_spleen", "Gp", "spleen", f"{desc} taken up by splenic macrophages", "0", 10.0)
-        m.sp(f"D_{p}", "Gp", "sink", f"{desc} cleared by macrophages and degraded", "0", 10.0)
+        m.sp(f"B_{p}_spleen", "Gp", "spleen", f"{desc} taken up by splenic red-pulp macrophages", "0", 10.0)
+        m.sp(f"B_{p}_other", "Gp", "other", f"{desc} taken up by other tissues (kidney, gut, muscle, skin)", "0", 10.0)
+        m.sp(f"E_{p}_int", "Gp", "interstitium", f"{desc} in the slow distribution pool (interstitium, lymph)",
+             "E_tum_int_qss0" if p == "tum" else "0", 10.0)
+        m.sp(f"D_{p}", "Gp", "sink", f"{desc} internalised and degraded (lysosomal turnover)", "0", 10.0)
     m.sp("C", "cells", "plasma", "circulating tumour cells shed by primary and metastases",
          "ctc_shedding_per_g_per_day * tumour_initial_g / ctc_loss_per_day", 1e4)
     m.sp("C_inj", "cells", "plasma", "tumour cells injected into the circulation (experimental metastasis)", "0", 1e4)
@@ -162,29 +263,28 @@ def build_mechanism() -> Mechanism:
          "pro-angiogenic cargo of tumour exosomes, raised by hypoxia [50, 51]")
     for o in ORGANS:
         m.ex(f"mass_{o}", f"organ_mass_{o}_g", "g", f"{ORGAN_NAMES[o]} mass")
-    for p in POPULATIONS:
-        for o in ORGANS:
-            zips = [f"integrin_{cg}_{org} * cargo_{p}_{cg} * (1 - block_{cg})" for cg, org in ZIP_CODES if org == o]
-            m.ex(f"k_{p}_{o}_target", f"uptake_rate_scale * flow_share_{o} * (uptake_basal_target_{o} + "
-                 f"{' + '.join(zips) if zips else '0'})", "1/day",
-                 f"uptake of {p} exosomes by {TARGET_CELLS[o]}s: flow share x (basal + integrin zip codes) [25]")
-            m.ex(f"k_{p}_{o}_stroma", f"uptake_rate_scale * flow_share_{o} * uptake_basal_stroma_{o}", "1/day",
-                 f"integrin-independent uptake of {p} exosomes by other {ORGAN_NAMES[o]} cells")
+    _pbpk_delivery(m)
     # Plasma tumour exosomes start at their quasi-steady state for the initial tumour (they equilibrate
     # within an hour, so a day-0 blood draw already sees them); bound exosomes and the niche start healthy.
     h0 = "pow(tumour_initial_g, hypoxia_hill) / (pow(tumour_initial_g, hypoxia_hill) + " \
          "pow(hypoxia_half_mass_g, hypoxia_hill))"
-    k_out = " + ".join(["exo_mps_clearance_per_day"] + [f"k_tum_{o}_{c}" for o in ORGANS for c in CELLS])
+    # at day 0 the macrophage pools are empty (saturation factors 1): parameter-only rate constants
+    k_out = " + ".join([_k_target("tum", o, False) for o in ORGANS] + [_k_stroma(o, False) for o in ORGANS]
+                       + [_k_spleen(False), "q_per_day * flow_share_other * extraction_other"])
     m.ex("E_tum_qss0", f"tumour_secretion_per_cell_per_h * hours_per_day * cells_per_g / particles_per_gp * "
          f"(1 + hypoxia_secretion_gain * ({h0} + (1 - {h0}) * hypoxia_extra)) * release_factor * "
-         f"tumour_initial_g * (1 - lymph_drainage_fraction) / ({k_out})", "Gp",
+         f"tumour_initial_g * (1 - lymph_drainage_fraction) * (1 - first_pass_tum0) / ({k_out})", "Gp",
          "plasma tumour exosomes at quasi-steady state for the initial tumour")
+    m.ex("E_tum_int_qss0", "E_tum_qss0 * distribution_volume_ratio", "Gp",
+         "tumour exosomes of the slow distribution pool in equilibrium with plasma")
     # cargo-weighted loads per g organ; tumour-population vegf uses the hypoxia-raised cargo
     cargo_of = {("tum", "vegf"): "cargo_hyp_vegf"}
     for o in ORGANS:
-        m.ex(f"x_src_{o}", f"{_sum(f'B_{p}_{o}_target' for p in POPULATIONS)} * particles_per_gp / "
-             f"(mass_{o} * target_cells_per_g)", "particles/cell",
-             f"exosomes internalised per {TARGET_CELLS[o]}")
+        engaged = _sum(f"B_{p}_{o}_target * (intfrac_{p}_{o} + src_nonintegrin_weight * (1 - intfrac_{p}_{o}))"
+                       for p in POPULATIONS)
+        m.ex(f"x_src_{o}", f"{engaged} * particles_per_gp / (mass_{o} * target_cells_per_g)", "particles/cell",
+             f"integrin-engaged exosomes internalised per {TARGET_CELLS[o]} (integrin-free uptake weighted by "
+             "src_nonintegrin_weight)")
         m.ex(f"src_{o}", f"pow(x_src_{o}, src_hill) / (pow(x_src_{o}, src_hill) + "
              f"pow(src_half_particles_per_cell, src_hill))", "dimensionless",
              f"Src activation in {TARGET_CELLS[o]}s by integrin-bound exosomes [25]")
@@ -240,28 +340,30 @@ def build_mechanism() -> Mechanism:
          "CD8+ T-cell proliferation rate in the lymph node [38]")
     m.ex("nk_target", "1 / (1 + conc_tum / nk_impairment_half_gp_per_ml)", "dimensionless",
          "NK function under tumour exosomes [43, 44]")
-    m.ex("ctc_portal", "ctc_route_portal", "dimensionless", "1 when CTCs enter the portal circulation")
     for o in ORGANS:
-        fp = "capillary_arrest_fraction"
-        if o == "lung":
-            venous, portal = fp, f"(1 - {fp}) * {fp}"
-        elif o == "liver":
-            venous, portal = f"(1 - {fp}) * flow_share_liver", fp
-        else:
-            venous, portal = f"(1 - {fp}) * flow_share_{o}", f"(1 - {fp}) * (1 - {fp}) * flow_share_{o}"
-        m.ex(f"arrest_{o}", f"(1 - ctc_portal) * {venous} + ctc_portal * {portal}", "dimensionless",
-             f"share of CTCs arrested in the {ORGAN_NAMES[o]} (first capillary bed by drainage route)")
-        m.ex(f"receptivity_{o}", f"(1 + receptivity_weight_fn * (FN_{o} - 1) + receptivity_weight_bmdc * "
-             f"(BMDC_{o} - 1) + receptivity_weight_s100 * (S100_{o} - 1) + receptivity_weight_mdsc * "
-             f"(MDSC_{o} - 1))", "dimensionless", "seed survival in prepared soil")
+        _arrest(m, o)
+        drive = (f"(receptivity_weight_fn * (FN_{o} - 1) + receptivity_weight_bmdc * (BMDC_{o} - 1) + "
+                 f"receptivity_weight_s100 * (S100_{o} - 1) + receptivity_weight_mdsc * (MDSC_{o} - 1))")
+        m.ex(f"receptivity_{o}", f"1 + (receptivity_max_fold - 1) * {drive} / ({drive} + receptivity_half_drive)",
+             "dimensionless", "seed survival in prepared soil: saturates at receptivity_max_fold (fibronectin, "
+             "BMDCs, S100, suppressive cells [2, 64-72])")
+        m.ex(f"extravasation_{o}", f"(extravasation_baseline + (1 - extravasation_baseline) * (Perm_{o} - 1) / "
+             f"(Perm_{o} - 1 + extravasation_half_perm)) / extravasation_baseline", "dimensionless",
+             "extravasation relative to the unprimed organ: most arrested cells extravasate anyway (Koop 1995), "
+             "leaky vessels let the rest through [19, 56, 58]")
         m.ex(f"killing_{o}", f"(1 + kill_weight_nk + kill_weight_tcell) / (1 + kill_weight_nk * NK * Surv_{o} + "
              f"kill_weight_tcell * T_spleen / (MDSC_{o} * breg_mdsc_potentiation))", "dimensionless",
              "seed survival against NK/monocyte and CD8+ T-cell killing (1 at baseline)")
-        m.ex(f"p_col_{o}", f"colonisation_baseline * colonisation_potential * pow(Perm_{o}, extravasation_exponent)"
-             f" * receptivity_{o} * killing_{o}", "dimensionless",
-             f"probability that an arrested tumour cell founds a metastasis in the {ORGAN_NAMES[o]}")
-        m.ex(f"seed_{o}", f"ctc_loss_per_day * (shed_cell_viability * C + C_inj) * arrest_{o} * p_col_{o}",
-             "colonies/day",
+        m.ex(f"soil_{o}", f"colonisation_baseline * extravasation_{o} * receptivity_{o} * killing_{o}",
+             "dimensionless", f"probability that an arrested cell of a fully compatible line founds a persistent "
+             f"metastasis in the {ORGAN_NAMES[o]} (dormant and cleared founders excluded)")
+        for pop in ("tum", "inj"):
+            potential = "colonisation_potential" if pop == "tum" else "inj_colonisation_potential"
+            m.ex(f"p_col_{pop}_{o}", f"{potential} * compat_{pop}_{o} * soil_{o}", "dimensionless",
+                 f"probability that an arrested {'shed' if pop == 'tum' else 'injected'} tumour cell founds a "
+                 f"metastasis in the {ORGAN_NAMES[o]}: seed (line potential x organ compatibility) x soil")
+        m.ex(f"seed_{o}", f"ctc_loss_per_day * (shed_cell_viability * C * arrest_tum_{o} * p_col_tum_{o} + "
+             f"C_inj * arrest_inj_{o} * p_col_inj_{o})", "colonies/day",
              f"metastases founded per day in the {ORGAN_NAMES[o]}")
         m.ex(f"met_cap_{o}", f"metastasis_capacity_fraction * mass_{o}", "g", "metastatic burden plateau")
 
@@ -278,23 +380,39 @@ def build_mechanism() -> Mechanism:
          "exosomes of resistant cells transfer ΔNp73 and oxaliplatin resistance to sensitive cells under therapy [102]")
     m.pr("tumour_killing", "ctl_kill_per_day * T_ln * (1 - phi_tumour) * N", {"N": -1}, "immune_suppression",
          ["IMS-08", "IMS-09", "IMS-04", "THER-01"], "CD8+ T-cell killing of the primary, blocked by PD-L1 [38]")
-    m.pr("secretion_blood", "sec_per_g * (N * (1 - lymph_drainage_fraction) + met_mass)", {"E_tum": 1},
+    for c, share in (("target", "first_pass_target_share"), ("stroma", "(1 - first_pass_target_share)")):
+        m.pr(f"secretion_first_pass_{c}", f"sec_per_g * N * (1 - lymph_drainage_fraction) * first_pass_tum * {share}",
+             {f"B_tum_liver_{c}": 1}, "circulation_clearance", ["ORG-03", "ORG-10"],
+             "portal-drained primaries (colorectal, pancreas): exosomes pass the liver before the systemic "
+             f"circulation, whose {TARGET_CELLS['liver'] + 's' if c == 'target' else 'hepatocytes/LSEC'} extract "
+             "their single-pass share")
+    m.pr("secretion_blood", "sec_per_g * (N * (1 - lymph_drainage_fraction) * (1 - first_pass_tum) + met_mass)",
+         {"E_tum": 1},
          "secretion", ["IMS-06", "BG-10", "ANG-01", "ECM-15"],
          "exosome release by primary and metastases into blood (more when hypoxic [50, 51])",
          refs=["Chiu 2016 Small (60-65 exosomes/cell/h)"])
     m.pr("secretion_lymph", "sec_per_g * N * lymph_drainage_fraction", {"B_tum_ln_target": 1}, "secretion",
          ["IMS-06", "IMS-11"], "exosomes draining through lymphatics to the regional node")
     for p in POPULATIONS:
-        m.pr(f"mps_clearance_{p}", f"exo_mps_clearance_per_day * (1 - spleen_clearance_fraction) * E_{p}",
-             {f"E_{p}": -1, f"D_{p}": 1}, "circulation_clearance", ["ORG-03"],
-             "fast plasma clearance by liver macrophages (phagocytosed exosomes are degraded)",
-             refs=["Takahashi 2013 J Biotechnol", "Kim 2019 Pharmaceutics 11:649", "Imai 2015 JEV"])
-        m.pr(f"spleen_clearance_{p}", f"exo_mps_clearance_per_day * spleen_clearance_fraction * E_{p}",
-             {f"E_{p}": -1, f"B_{p}_spleen": 1}, "circulation_clearance", ["ORG-03", "IMS-10"],
-             "clearance by splenic macrophages, where exosomal PD-L1 meets splenic T cells [38]",
-             refs=["Wiklander 2015 JEV (spleen among the main sites of EV uptake)"])
+        m.pr(f"spleen_uptake_{p}", f"k_{p}_spleen * E_{p}", {f"E_{p}": -1, f"B_{p}_spleen": 1},
+             "circulation_clearance", ["ORG-03", "IMS-10"],
+             "splenic red-pulp macrophages extract exosomes from the splenic plasma flow (saturable; depleted by "
+             "clodronate); here exosomal PD-L1 meets splenic T cells [38]",
+             refs=["Wiklander 2015 JEV 4:26316", "Imai 2015 JEV 4:26238"])
         m.pr(f"spleen_turnover_{p}", f"bound_turnover_per_day * B_{p}_spleen", {f"B_{p}_spleen": -1, f"D_{p}": 1},
              "circulation_clearance", ["ORG-03"], "degradation of exosomes in splenic macrophages")
+        m.pr(f"other_uptake_{p}", f"k_{p}_other * E_{p}", {f"E_{p}": -1, f"B_{p}_other": 1},
+             "circulation_clearance", ["ORG-03"], "uptake by the remaining tissues (kidney, gut, muscle, skin)",
+             refs=["Wiklander 2015 JEV 4:26316 (gut, kidney among recovered organs)"])
+        m.pr(f"other_turnover_{p}", f"bound_turnover_per_day * B_{p}_other", {f"B_{p}_other": -1, f"D_{p}": 1},
+             "circulation_clearance", ["ORG-03"], "degradation of exosomes taken up by other tissues")
+        m.pr(f"distribution_{p}", f"k_distribution * E_{p}", {f"E_{p}": -1, f"E_{p}_int": 1},
+             "circulation_clearance", ["ORG-03"],
+             "exosomes leave plasma into a slow pool (interstitium, lymph): the distribution phase that makes "
+             "plasma kinetics two-phase", refs=["Kim 2019 Pharmaceutics 11:649 Table 1 (two-phase fits)"])
+        m.pr(f"redistribution_{p}", f"k_distribution / distribution_volume_ratio * E_{p}_int",
+             {f"E_{p}_int": -1, f"E_{p}": 1}, "circulation_clearance", ["ORG-03"],
+             "return of the slow pool to plasma (lymph flow)")
         for o in ORGANS:
             for c in CELLS:
                 claims = ["ORG-03", "ORG-05", "ORG-11"]
@@ -303,7 +421,8 @@ def build_mechanism() -> Mechanism:
                                "bone": [], "brain": ["ORG-17"], "ln": []}[o]
                 who = TARGET_CELLS[o] if c == "target" else "other cells"
                 m.pr(f"uptake_{p}_{o}_{c}", f"k_{p}_{o}_{c} * E_{p}", {f"E_{p}": -1, f"B_{p}_{o}_{c}": 1},
-                     "organotropism", claims, f"flow-weighted uptake by {who} of the {ORGAN_NAMES[o]}")
+                     "organotropism" if c == "target" else "circulation_clearance", claims,
+                     f"extraction from the {ORGAN_NAMES[o]}'s plasma flow by {who} (flow x extraction)")
                 m.pr(f"turnover_{p}_{o}_{c}", f"bound_turnover_per_day * B_{p}_{o}_{c}",
                      {f"B_{p}_{o}_{c}": -1, f"D_{p}": 1}, "circulation_clearance", ["ORG-03"],
                      "degradation of internalised exosomes")

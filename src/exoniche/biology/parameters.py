@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib.resources import files
@@ -108,6 +110,27 @@ def _raw_parameters() -> dict:
     return yaml.safe_load(text)
 
 
+# Multiplicative changes of model parameters in force in this context (robustness re-runs of the
+# validation targets): every base parameter set built inside ``scaled_parameters`` carries them.
+_SCALED: ContextVar[tuple[tuple[str, float], ...]] = ContextVar("exoniche_scaled_parameters", default=())
+
+
+@contextmanager
+def scaled_parameters(factors: Mapping[str, float]):
+    """Within this block, ``base_parameters`` multiplies the named parameters by the given factors."""
+    raw = _raw_parameters()
+    for name, f in factors.items():
+        if name not in raw:
+            raise ScenarioError(f"parameter {name!r}: unknown{suggest(name, raw)}")
+        if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
+            raise ScenarioError(f"parameter {name!r}: scale factor {f!r} must be a finite number > 0")
+    token = _SCALED.set(tuple({**dict(_SCALED.get()), **factors}.items()))
+    try:
+        yield
+    finally:
+        _SCALED.reset(token)
+
+
 def base_parameters(physiology: str = "human") -> ParameterSet:
     """The model's own parameters for a physiology preset (``mouse`` or ``human``)."""
     if physiology not in PHYSIOLOGIES:
@@ -116,9 +139,13 @@ def base_parameters(physiology: str = "human") -> ParameterSet:
             f"allowed: {', '.join(PHYSIOLOGIES)}"
         )
     params = []
+    scaled = dict(_SCALED.get())
     for name, entry in _raw_parameters().items():
         value = entry["value"]
         if isinstance(value, dict):
             value = value[physiology]
-        params.append(Parameter(name, float(value), entry["unit"], entry["kind"], entry["source"]))
+        source = entry["source"]
+        if name in scaled:
+            value, source = float(value) * scaled[name], f"{source} [scaled x{scaled[name]:g}]"
+        params.append(Parameter(name, float(value), entry["unit"], entry["kind"], source))
     return ParameterSet(params)

@@ -37,6 +37,8 @@ CARGO_ALIASES: dict[str, tuple[str, ...]] = {
     "resistance": ("resistance",),
 }
 DRAINAGE = ("venous", "portal")
+SPECIES = ("human", "mouse")
+COMPAT_ORGANS = ("lung", "liver", "bone", "brain", "ln")
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,9 @@ class TumourPreset:
     doubling_time_days: float = 5.0
     colonisation_potential: float = 1.0
     provenance: str = ""
+    species: str = "human"
+    organ_compatibility: Mapping[str, float] = field(default_factory=dict)
+    compatibility_source: str = ""
 
     def to_dict(self) -> dict:
         return {
@@ -64,6 +69,9 @@ class TumourPreset:
             "doubling_time_days": self.doubling_time_days,
             "colonisation_potential": self.colonisation_potential,
             "provenance": self.provenance,
+            "species": self.species,
+            "organ_compatibility": dict(self.organ_compatibility),
+            "compatibility_source": self.compatibility_source,
         }
 
 
@@ -89,7 +97,13 @@ def tumour_presets() -> dict[str, TumourPreset]:
         unknown = set(entry["cargo"]) - set(CARGO)
         if unknown or entry["drainage"] not in DRAINAGE:
             raise ScenarioError(f"tumours.yaml {name}: bad cargo keys {unknown} or drainage {entry['drainage']!r}")
-        out[name] = TumourPreset(name=name, **{**entry, "cargo": cargo})
+        compat = entry.get("organ_compatibility", {})
+        if entry.get("species") not in SPECIES or set(compat) != set(COMPAT_ORGANS) or not entry.get(
+                "compatibility_source"):
+            raise ScenarioError(f"tumours.yaml {name}: needs species ({'/'.join(SPECIES)}), organ_compatibility for "
+                                f"{', '.join(COMPAT_ORGANS)} and compatibility_source")
+        out[name] = TumourPreset(name=name, **{**entry, "cargo": cargo,
+                                               "organ_compatibility": {k: float(v) for k, v in compat.items()}})
     return out
 
 

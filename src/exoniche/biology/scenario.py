@@ -10,7 +10,7 @@ from collections.abc import Mapping
 
 from exoniche.biology.mechanism import SIGNAL_CARGO, ZIP_CODES
 from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters
-from exoniche.biology.presets import TumourPreset
+from exoniche.biology.presets import COMPAT_ORGANS, TumourPreset
 
 MODEL_CARGO = tuple(dict.fromkeys([c for c, _ in ZIP_CODES] + list(SIGNAL_CARGO) + ["resistance"]))
 # Intervention parameters: 0 = no intervention. Experiments switch them on and off over time.
@@ -21,6 +21,7 @@ INTERVENTIONS = {
     "ccl2_block": "fraction of CCL2-driven BMDC recruitment blocked (anti-CCL2) [81]",
     "mmp_block": "fraction of MMP activity blocked (MMP inhibitor) [57, 64]",
     "hdaci_boost": "relative boost of CD8+ T-cell priming by an HDAC inhibitor (with anti-PD-1) [37]",
+    "macrophage_depletion": "fraction of liver and spleen macrophages depleted (clodronate liposomes)",
     "chemo_kill_per_day": "chemotherapy kill rate of sensitive tumour cells (1/day)",
     **{f"block_{c}": f"fraction of exosomal {c} blocked by an integrin-blocking antibody [25]" for c, _ in ZIP_CODES},
 }
@@ -45,12 +46,13 @@ def scenario_parameters(
     release_factor: float = 1.0,
     pd1_blockade: float = 0.0,
     hypoxia_extra: float = 0.0,
-    ctc_route: str | None = None,
+    challenge_route: str | None = None,
+    challenge_line: TumourPreset | None = None,
 ) -> ParameterSet:
     """Base parameters for the host plus the scenario's own (tumour preset, cargo, host status)."""
     base = base_parameters(physiology)
     tname = tumour.name if tumour else "no tumour"
-    route = ctc_route or (tumour.drainage if tumour else "venous")
+    route = tumour.drainage if tumour else "venous"
     extra = [
         Parameter("tumour_initial_g", tumour_initial_g, "g", "scenario", "initial primary tumour mass"),
         Parameter("tumour_doubling_time_days", tumour.doubling_time_days if tumour else 5.0, "day", "scenario",
@@ -68,8 +70,20 @@ def scenario_parameters(
         Parameter("pd1_blockade", pd1_blockade, "dimensionless", "scenario",
                   "fraction of PD-1 blocked by anti-PD-1 / anti-PD-L1 antibody"),
         Parameter("ctc_route_portal", 1.0 if route == "portal" else 0.0, "dimensionless", "scenario",
-                  f"CTC drainage route: {route}"),
+                  f"drainage of the primary (its CTCs and exosomes): {route}"),
+        Parameter("inj_route_portal", 1.0 if challenge_route == "portal" else 0.0, "dimensionless", "scenario",
+                  f"route of injected tumour cells: {challenge_route or 'none'}"),
+        Parameter("inj_route_arterial", 1.0 if challenge_route == "intracardiac" else 0.0, "dimensionless",
+                  "scenario", f"route of injected tumour cells: {challenge_route or 'none'}"),
+        Parameter("inj_colonisation_potential", challenge_line.colonisation_potential if challenge_line else 1.0,
+                  "dimensionless", "scenario",
+                  f"injected cell line {challenge_line.name if challenge_line else '(unnamed: reference line)'}"),
     ]
+    for pop, line in (("tum", tumour), ("inj", challenge_line)):
+        for o, v in (line.organ_compatibility if line else {}).items() or [(o, 1.0) for o in COMPAT_ORGANS]:
+            extra.append(Parameter(f"compat_{pop}_{o}", float(v), "dimensionless", "scenario",
+                                   f"{line.name}: {line.compatibility_source}" if line else
+                                   "no cell line named: reference compatibility 1"))
     extra += [Parameter(name, 0.0, "1/day" if name.endswith("per_day") else "dimensionless", "scenario",
                         f"intervention off: {text}") for name, text in INTERVENTIONS.items()]
     extra += cargo_parameters("tum", tumour_cargo or (tumour.cargo if tumour else {}), f"tumour preset {tname}")

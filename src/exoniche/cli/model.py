@@ -72,31 +72,98 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def validate(
         ids: list[str] = typer.Option(None, "--id", help="Only these targets (repeatable), e.g. --id V3."),
+        robustness: bool = typer.Option(False, "--robustness", help="Rerun the targets with each estimated "
+                                        "parameter x0.5 and x2, one at a time; report the fraction still passing."),
+        param: list[str] = typer.Option(None, "--param", help="With --robustness: only these estimated parameters."),
+        workers: int = typer.Option(1, "--workers", min=1, help="With --robustness: parallel processes."),
+        out: Path = typer.Option(None, "--out", help="With --robustness: folder whose robustness.jsonl keeps "
+                                 "finished perturbations (an interrupted run resumes from it)."),
         json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
     ) -> None:
-        """Run validation targets V1-V16 (DESIGN.md §3); exit 1 if any fails."""
+        """Run validation targets V1-V21 (DESIGN.md §3) with kind and margin; exit 1 if any fails."""
         from exoniche.experiments.validation import TARGETS
         from exoniche.experiments.validation import validate as run_validation
 
         chosen = ids or list(TARGETS)
+        if robustness:
+            _robustness(chosen, param, workers, out, json_)
+            return
         with _progress(json_) as bar:
             task = bar.add_task("validation", total=len(chosen))
             checks = run_validation(chosen, progress=lambda k, n, i: bar.update(task, completed=k,
                                                                                description=f"validation {i}"))
         failed = [c.id for c in checks if not c.passed]
         if json_:
+            kinds = [c.kind for c in checks]
             print_json({"n": len(checks), "passed": len(checks) - len(failed), "failed": failed,
+                        "n_prediction": kinds.count("prediction"), "n_calibration": kinds.count("calibration"),
                         "targets": [c.to_dict() for c in checks]})
         else:
             table = Table(title="Validation targets")
-            for col in ("id", "experiment", "measured", "expected", "tolerance", "result"):
+            for col in ("id", "kind", "experiment", "measured", "expected", "tolerance", "margin", "result"):
                 table.add_column(col, overflow="fold")
             for c in checks:
-                table.add_row(c.id, c.description, f"{c.measured:.3g}", c.expected, c.tolerance,
+                margin = "" if c.margin is None else f"{c.margin:+.0%}"
+                table.add_row(c.id, c.kind, c.description, f"{c.measured:.3g}", c.expected, c.tolerance, margin,
                               "[green]pass[/]" if c.passed else "[red]FAIL[/]")
             console.print(table)
         if failed:
             raise typer.Exit(1)
+
+    def _robustness(chosen, params, workers, out, json_) -> None:
+        import json
+
+        from exoniche.experiments.validation import estimated_parameters, robustness
+
+        done, store = [], None
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            store = out / "robustness.jsonl"
+            if store.exists():
+                done = [json.loads(line) for line in store.read_text(encoding="utf-8").splitlines() if line.strip()]
+        names = params or estimated_parameters()
+        with _progress(json_) as bar:
+            task = bar.add_task("robustness", total=2 * len(names), completed=len(done))
+
+            def finished(r):
+                if store is not None:
+                    with store.open("a", encoding="utf-8") as fh:
+                        fh.write(json.dumps(r) + "\n")
+                bar.advance(task)
+
+            res = robustness(chosen, names, workers=workers, done=done, on_result=finished)
+        if json_:
+            print_json(res)
+            return
+        table = Table(title=f"Robustness: {len(names)} estimated parameters x0.5 / x2 ({res['n_runs']} runs)")
+        for col in ("target", "fraction passing", "fails under"):
+            table.add_column(col, overflow="fold")
+        for i, t in res["targets"].items():
+            frac = "" if t["fraction_passing"] is None else f"{t['fraction_passing']:.0%}"
+            table.add_row(i, frac, ", ".join(t["failing_under"][:6]) + (" ..." if len(t["failing_under"]) > 6 else ""))
+        console.print(table)
+        console.print(f"robust_fraction: {res['robust_fraction']:.3f}")
+
+    @app.command()
+    def calibrate(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+        """Refit the command-calibrated parameters to the packaged calibration tables (SciPy least squares)."""
+        from exoniche.experiments.calibration import calibrate as run_calibration
+
+        results = [r.to_dict() for r in run_calibration()]
+        if json_:
+            print_json({"datasets": results})
+            return
+        table = Table(title="Calibration (refit vs packaged values)")
+        for col in ("dataset", "parameter", "refit", "packaged", "rel. change"):
+            table.add_column(col)
+        for r in results:
+            for k, v in r["parameters"].items():
+                table.add_row(r["dataset"], k, f"{v:.4g}", f"{r['packaged'][k]:.4g}", f"{r['relative_change'][k]:.1%}")
+        console.print(table)
+        for r in results:
+            pairs = ", ".join(f"{q} observed {r['observed'][q]:.3g} / simulated {r['simulated'][q]:.3g}"
+                              for q in r["observed"])
+            console.print(f"{r['dataset']}: {pairs}")
 
     @app.command()
     def params(
@@ -131,11 +198,18 @@ def register(app: typer.Typer) -> None:
         console.print(table)
 
     @app.command()
-    def model(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+    def model(
+        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+        figure: Path = typer.Option(None, "--figure", help="Also draw the circulation structure to this PNG."),
+    ) -> None:
         """Print the mechanism: species, and every process as a reaction with its rate law and cited claims."""
         from exoniche import biology
 
         m = biology.mechanism()
+        if figure is not None:
+            from exoniche.io.model_figure import circulation_figure
+
+            circulation_figure(m, figure)
         if json_:
             print_json({
                 "species": [s.__dict__ for s in m.species],

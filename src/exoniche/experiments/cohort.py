@@ -10,10 +10,10 @@ A cohort is a scenario's base :class:`~exoniche.experiments.setup.Experiment` pl
     [cohort.parameters.tumour_initial_g]
     distribution = "lognormal"       # median x exp(sigma z), sigma = sqrt(ln(1 + cv^2))
     cv = 1.0                         # median: the patient's own preset/base value unless given
-    [cohort.parameters.exo_mps_clearance_per_day]
+    [cohort.parameters.extraction_target_liver]
     distribution = "uniform"
-    low = 8.0
-    high = 16.0
+    low = 0.02
+    high = 0.05
     [[cohort.correlations]]          # Gaussian copula between two varied parameters
     parameters = ["tumour_initial_g", "cargo_tum_pdl1"]
     rho = 0.5

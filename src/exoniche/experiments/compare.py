@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from exoniche.biology.mechanism import CELLS, NICHE_INDICES, ORGAN_NAMES, ORGANS
-from exoniche.experiments.readouts import at
+from exoniche.experiments.readouts import at, biodistribution
 from exoniche.experiments.setup import Experiment
 from exoniche.experiments.simulate import simulate
 
@@ -151,9 +151,12 @@ def summarise_arm(name: str, exp: Experiment, ds: xr.Dataset, base_summary: dict
             "median_day_first_detectable": km_median(first[:, k]),
         }
         rows.append(r)
+    dose = {d: _injected_gp(exp, d) for d in days}
     return {
         "arm": name, "label": exp.label or name,
         "interventions": [iv.describe() for iv in exp.interventions],
+        # where injected exosomes are at each read-out day (% of the dose given by then), sites incl. spleen
+        "biodistribution_pct_injected_dose": {f"{d:g}": biodistribution(ds, d, dose[d]) for d in days if dose[d] > 0},
         "tumour": exp.tumour, "physiology": exp.physiology, "immune_status": exp.immune_status,
         "days": t_end, "replicates": n,
         "tumour_final_g": float(ds["N"].values[-1]),

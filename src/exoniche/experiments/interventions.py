@@ -235,7 +235,13 @@ def intervention_events(interventions, params, duration_days: float, where: str 
             events.append(Event(float(iv.day), "N", factor=residual, label=iv.describe()))
             continue
         t0, t1 = iv.window(duration_days)
-        for pname, rule, value in iv.operations(params):
+        ops = iv.operations(params)
+        if catalogue()[iv.type]["kind"] == "cargo" and iv.effect_size(phys) > 1 and all(
+                params.value(p) == 0 for p, *_ in ops if p in params):
+            raise ScenarioError(f"{where}[{i}].target: {iv.target!r} is absent (level 0) from the "
+                                f"{'tumour' if iv.on == 'tumour' else 'injected'} exosomes; overexpressing it would "
+                                "change nothing — give the cargo a level (tumour.cargo) or knock it in another way")
+        for pname, rule, value in ops:
             if pname not in params:
                 raise ScenarioError(f"{where}[{i}]: parameter {pname!r} is not in the model")
             windows.setdefault(pname, []).append((t0, t1, rule, value, iv.describe()))

@@ -37,12 +37,12 @@ MAX_DURATION_DAYS = 3650.0
 TOP_KEYS = ("name", "description", "seed", "replicates", "duration_days", "output_step_days", "output_times_days",
             "host", "tumour", "injection", "challenge", "interventions", "readouts", "parameters", "arms", "cohort")
 ARM_KEYS = ("label", "description", "host", "tumour", "injection", "challenge", "interventions", "parameters")
-HOST_KEYS = ("physiology", "immune_status")
+HOST_KEYS = ("physiology", "immune_status", "allow_xenograft")
 TUMOUR_KEYS = ("preset", "initial_g", "cargo", "cargo_profile", "doubling_time_days", "secretion_per_cell_per_h",
                "colonisation_potential", "hypoxia_extra", "drainage")
 INJECTION_KEYS = ("source", "times_days", "start_day", "every_days", "count", "dose_ug", "dose_particles", "cargo",
                   "cargo_profile")
-CHALLENGE_KEYS = ("day", "cells", "route")
+CHALLENGE_KEYS = ("day", "cells", "route", "cell_line")
 READOUT_KEYS = ("organs", "days")
 INTERVENTION_KEYS = ("type", "start_day", "stop_day", "day", "target", "on", "effect", "dose_mg_per_kg", "residual",
                      "fold", "kill_per_day", "residual_fraction", "label")
@@ -127,6 +127,11 @@ class _Ctx:
             raise self.error(path, f"{_show(value)} is not a string{allowed}")
         if choices is not None and value not in choices:
             raise self.error(path, f"unknown value {value!r}{suggest(value, choices)}; allowed: {', '.join(choices)}")
+        return value
+
+    def boolean(self, value, path: str) -> bool:
+        if not isinstance(value, bool):
+            raise self.error(path, f"{_show(value)} is not true or false")
         return value
 
     def numbers(self, value, path: str, lo=None, hi=None, unit="", increasing=True) -> tuple[float, ...]:
@@ -219,7 +224,8 @@ def _host(ctx, raw: dict, path: str) -> dict:
     t = ctx.table(raw, path, HOST_KEYS)
     return {"physiology": ctx.string(t.get("physiology", "mouse"), f"{path}.physiology", PHYSIOLOGIES),
             "immune_status": ctx.string(t.get("immune_status", "immunocompetent"), f"{path}.immune_status",
-                                        list(biology.IMMUNE_STATUS))}
+                                        list(biology.IMMUNE_STATUS)),
+            "allow_xenograft": ctx.boolean(t.get("allow_xenograft", False), f"{path}.allow_xenograft")}
 
 
 def _tumour(ctx, raw: dict, path: str, params_out: dict) -> dict:
@@ -294,8 +300,9 @@ def _challenge(ctx, raw: dict, path: str, duration: float) -> CellChallenge:
     day = ctx.number(t["day"], f"{path}.day", 0.0, None, unit="day")
     if day >= duration:
         raise ctx.error(f"{path}.day", f"{day:g} is not before the end (duration_days = {duration:g})")
+    line = _preset(ctx, t["cell_line"], f"{path}.cell_line") if "cell_line" in t else None
     return CellChallenge(day, ctx.number(t["cells"], f"{path}.cells", 0.0, 1e10, lo_open=True, unit="cells"),
-                         ctx.string(t.get("route", "venous"), f"{path}.route", ROUTES))
+                         ctx.string(t.get("route", "venous"), f"{path}.route", ROUTES), line)
 
 
 def _interventions(ctx, raw, path: str, duration: float, physiology: str) -> list[Intervention]:
@@ -345,6 +352,7 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
     ivs = _interventions(ctx, doc.get("interventions", []), f"{p}interventions", duration, host["physiology"])
     user_params = _parameters(ctx, doc["parameters"], f"{p}parameters") if "parameters" in doc else {}
     exp = Experiment(physiology=host["physiology"], immune_status=host["immune_status"], duration_days=duration,
+                     allow_xenograft=host["allow_xenograft"],
                      output_times=output_times, label=label, interventions=ivs,
                      parameter_changes={**params, **user_params}, **kw)
     # the model's own checks (parameter names, preset consistency), reported with this file and arm

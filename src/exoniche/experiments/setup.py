@@ -18,7 +18,7 @@ from exoniche.biology.presets import CARGO
 from exoniche.engines import Event, Problem
 from exoniche.errors import ScenarioError
 
-ROUTES = ("venous", "portal")
+ROUTES = ("venous", "portal", "intracardiac")
 
 
 def _nonneg(field_name: str, value, allow_zero: bool = True) -> float:
@@ -36,7 +36,11 @@ def modify_cargo(base: Mapping[str, float], changes: Mapping[str, float], where:
     out = {k: float(base.get(k, 0.0)) for k in CARGO}
     for component, factor in changes.items():
         f = _nonneg(f"{where}.{component}", factor)
-        for key in biology.cargo_keys(component):
+        keys = biology.cargo_keys(component)
+        if f > 1 and all(out[k] == 0 for k in keys):
+            raise ScenarioError(f"{where}.{component}: absent (level 0) from these exosomes, so a {f:g}-fold "
+                                "overexpression would change nothing; give it a level first")
+        for key in keys:
             out[key] *= f
     return out
 
@@ -75,11 +79,17 @@ class Injection:
 
 @dataclass
 class CellChallenge:
-    """Tumour cells injected into the circulation (tail vein = venous, intrasplenic/portal = portal)."""
+    """Tumour cells injected into the circulation.
+
+    Routes: ``venous`` (tail vein: lung first), ``portal`` (intrasplenic / mesenteric vein: liver first),
+    ``intracardiac`` (left ventricle, arterial: spread by cardiac output). ``cell_line`` names a tumour
+    preset whose organ compatibility and colonisation potential the cells carry (None = reference line).
+    """
 
     time: float
     cells: float
     route: str = "venous"
+    cell_line: str | None = None
 
 
 @dataclass
@@ -97,6 +107,7 @@ class Experiment:
     pd1_blockade: float = 0.0
     hypoxia_extra: float = 0.0
     parameter_changes: Mapping[str, float] = field(default_factory=dict)
+    allow_xenograft: bool = False  # a human line in an immunocompetent mouse, explicitly asked for
     label: str = ""
     interventions: list = field(default_factory=list)  # experiments.interventions.Intervention, in time
 
@@ -118,11 +129,22 @@ class Experiment:
         route = self.challenge.route if self.challenge else None
         if route is not None and route not in ROUTES:
             raise ScenarioError(f"challenge.route: unknown value {route!r}; allowed: {', '.join(ROUTES)}")
+        line = self.challenge.cell_line if self.challenge else None
+        line = biology.tumour_preset(line) if line else None
         params = biology.scenario_parameters(
             self.physiology, tumour, _nonneg("tumour.initial_g", self.tumour_initial_g), tcargo,
             inj.cargo() if inj else None, f"injected {inj.source} exosomes" if inj else "no injection",
-            self.immune_status, self.release_factor, self.pd1_blockade, self.hypoxia_extra, route)
+            self.immune_status, self.release_factor, self.pd1_blockade, self.hypoxia_extra, route, line)
         return params.with_values(self.parameter_changes) if self.parameter_changes else params
+
+    def _check_host_accepts(self, where: str, preset) -> None:
+        """A human cell line in an immunocompetent mouse is rejected: a named error unless asked for."""
+        if (preset is not None and preset.species == "human" and self.physiology == "mouse"
+                and self.immune_status == "immunocompetent" and not self.allow_xenograft):
+            raise ScenarioError(
+                f"{where}: {preset.name!r} is a human cell line, which an immunocompetent mouse rejects; use "
+                f"host.immune_status = \"immunodeficient\" (nude/NSG mice, as in the studies of this line) or set "
+                f"host.allow_xenograft = true to simulate it anyway")
 
     def problem(self) -> Problem:
         params = self.parameters()
@@ -148,5 +170,9 @@ class Experiment:
             for e in at_start:
                 params = params.with_values({e.parameter: e.value}, source=f"intervention: {e.label}")
             events.extend(e for e in timed if e not in at_start)
+        # after every field check, so that a file's first reported error is its own
+        for where, name in (("tumour.preset", self.tumour), ("challenge.cell_line",
+                                                              self.challenge.cell_line if self.challenge else None)):
+            self._check_host_accepts(where, biology.tumour_preset(name) if name else None)
         return Problem(biology.mechanism(), params, _nonneg("duration_days", self.duration_days, False),
                        self.output_times, events, label=self.label)

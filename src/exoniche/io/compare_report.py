@@ -175,6 +175,50 @@ def figure_uptake(cmp, path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
+SITES = (("liver", "liver"), ("spleen", "spleen"), ("lung", "lung"), ("bone", "bone marrow"), ("brain", "brain"),
+         ("ln", "lymph node"), ("other", "other tissues"), ("interstitium", "slow pool"), ("plasma", "plasma"),
+         ("degraded", "degraded"))
+
+
+def figure_biodistribution(cmp, path: Path) -> Path | None:
+    """Injected exosomes: plasma curve (% dose, log) and where the dose is at each read-out day."""
+    arms = [a for a in cmp.arms if a.summary.get("biodistribution_pct_injected_dose")]
+    if not arms:
+        return None
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6), gridspec_kw={"width_ratios": [1, 1.4]})
+    for i, a in enumerate(arms):
+        ds = a.dataset
+        t_h = ds["time"].values * 24.0
+        first = min(a.experiment.injection.times)
+        dose = a.experiment.injection.dose_gp(a.experiment.parameters().value("particles_per_ug"))
+        mask = (t_h >= first * 24) & (t_h <= first * 24 + 24)
+        ax1.semilogy(t_h[mask] - first * 24, 100 * ds["E_inj"].values[mask] / dose, color=colour(i), label=a.name)
+    ax1.set_xlabel("hours after the (first) injection")
+    ax1.set_ylabel("plasma, % of injected dose")
+    ax1.set_title("Plasma: fast macrophage phase, then slow phase", fontsize=10)
+    ax1.legend(frameon=False, fontsize=8)
+    _spines(ax1)
+    bars, labels = [], []
+    for a in arms:
+        for day, sites in a.summary["biodistribution_pct_injected_dose"].items():
+            bars.append(sites)
+            when = f"{float(day) * 24:.0f} h" if float(day) < 1 else f"day {float(day):g}"
+            labels.append(f"{a.name}\n{when}")
+    x = np.arange(len(bars))
+    bottom = np.zeros(len(bars))
+    cmap = plt.get_cmap("tab10")
+    for k, (key, name) in enumerate(SITES):
+        v = np.array([b.get(key, 0.0) for b in bars])
+        ax2.bar(x, v, 0.7, bottom=bottom, color=cmap(k % 10), label=name)
+        bottom += v
+    ax2.set_xticks(x, labels, fontsize=7)
+    ax2.set_ylabel("% of injected dose")
+    ax2.set_title("Where the dose is (liver = Kupffer cells + hepatocytes)", fontsize=10)
+    ax2.legend(frameon=False, fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    _spines(ax2)
+    return save_figure(fig, path)
+
+
 def organ_table_html(cmp) -> str:
     """One table: arm x organ rows with uptake, niche, incidence and timing."""
     head = ("<tr><th>arm</th><th>organ</th><th>uptake</th><th>niche indices (fold) at day</th>"
@@ -260,7 +304,9 @@ def write_comparison(cmp, out: str | Path, command: str, scenario_files=()) -> d
     summary = cmp.to_dict()
     (out / "summary.json").write_text(json.dumps(summary, indent=1, default=_json_default, ensure_ascii=False))
     figs = [figure_trajectories(cmp, out / "trajectories.png"), figure_metastasis_bars(cmp, out / "metastasis.png"),
-            figure_km(cmp, out / "metastasis_free.png"), figure_uptake(cmp, out / "uptake.png")]
+            figure_km(cmp, out / "metastasis_free.png"), figure_uptake(cmp, out / "uptake.png"),
+            figure_biodistribution(cmp, out / "biodistribution.png")]
+    figs = [f for f in figs if f is not None]  # arms without injections have no biodistribution figure
     body = (f"<h1>{html.escape(cmp.name)}</h1><p>{len(cmp.arms)} arm(s), {cmp.replicates} stochastic replicates "
             f"each, seed {cmp.seed} (shared by all arms), {cmp.arms[0].experiment.physiology} host, "
             f"{cmp.arms[0].summary['days']:g} days. exoniche {__version__}; <code>{html.escape(command)}</code></p>"

@@ -38,7 +38,10 @@ def _half_life(ds, organ: str, day: float) -> float | None:
 
 def run(workers=None, progress=None) -> StudyResult:
     """Resection timing arms; the figure needs each arm's lung niche score over time."""
-    base = dict(physiology="mouse", tumour="4175-LuT", tumour_initial_g=INITIAL_G, duration_days=DAYS)
+    # the first-wave designs keep an immune-competent host for the human line, asked for explicitly (a
+    # stand-in for a humanised mouse: PD-L1 and T cells take part in these questions)
+    base = dict(physiology="mouse", allow_xenograft=True, tumour="4175-LuT", tumour_initial_g=INITIAL_G,
+                duration_days=DAYS)
     arms = {"no surgery": Experiment(**base)}
     for d in RESECTION_DAYS:
         arms[f"resection day {d}"] = Experiment(**base, interventions=[Intervention("resection", day=float(d))])

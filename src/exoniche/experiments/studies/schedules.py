@@ -53,7 +53,10 @@ def _one(task):
 
     preset = biology.tumour_preset("4175-LuT")
     a = _animal(i)
+    # anti-PD-1 needs T cells: the human line in an immune-competent host is asked for explicitly, as a
+    # stand-in for a humanised mouse (the model's T-cell module is the host's, not a human immune system)
     exp = Experiment(physiology="mouse", tumour="4175-LuT", tumour_initial_g=0.002, duration_days=DAYS,
+                     allow_xenograft=True,
                      interventions=list(SCHEDULES[sched]),
                      parameter_changes={"tumour_secretion_per_cell_per_h":
                                         preset.secretion_per_cell_per_h * a["f"][0],
