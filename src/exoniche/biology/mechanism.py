@@ -247,6 +247,8 @@ def build_mechanism() -> Mechanism:
     m.sp("T_ln", "fold", "ln", "CD8+ T cells in regional lymph node, fold over healthy host", "immune_competence",
          1.0)
     m.sp("NK", "fold", "plasma", "NK-cell function, fold over healthy host", "1", 1.0)
+    m.sp("PDL1_ifn", "fold", "primary", "IFN-γ-driven PD-L1 on tumour cells and their exosomes, fold over the "
+         "line's resting level [38]", "1", 1.0)
 
     # ------------------------------------------------------------------ expressions
     m.ex("tumour_alpha", "tumour_growth_host_factor * ln(2) / (tumour_doubling_time_days * "
@@ -259,6 +261,8 @@ def build_mechanism() -> Mechanism:
     m.ex("met_mass", _sum(f"M_{o}" for o in ORGANS), "g", "total metastatic mass")
     m.ex("sec_per_g", "tumour_secretion_per_cell_per_h * hours_per_day * cells_per_g / particles_per_gp * "
          "(1 + hypoxia_secretion_gain * hypoxia) * release_factor", "Gp/g/day", "exosome release per g tumour")
+    m.ex("cargo_tum_pdl1_now", "cargo_tum_pdl1 * PDL1_ifn", "dimensionless",
+         "PD-L1 on tumour cells and their exosomes now: the line's level raised by IFN-γ [38]")
     m.ex("cargo_hyp_vegf", "cargo_tum_vegf * (1 + hypoxia_cargo_gain * hypoxia)", "dimensionless",
          "pro-angiogenic cargo of tumour exosomes, raised by hypoxia [50, 51]")
     for o in ORGANS:
@@ -278,7 +282,7 @@ def build_mechanism() -> Mechanism:
     m.ex("E_tum_int_qss0", "E_tum_qss0 * distribution_volume_ratio", "Gp",
          "tumour exosomes of the slow distribution pool in equilibrium with plasma")
     # cargo-weighted loads per g organ; tumour-population vegf uses the hypoxia-raised cargo
-    cargo_of = {("tum", "vegf"): "cargo_hyp_vegf"}
+    cargo_of = {("tum", "vegf"): "cargo_hyp_vegf", ("tum", "pdl1"): "cargo_tum_pdl1_now"}
     for o in ORGANS:
         engaged = _sum(f"B_{p}_{o}_target * (intfrac_{p}_{o} + src_nonintegrin_weight * (1 - intfrac_{p}_{o}))"
                        for p in POPULATIONS)
@@ -314,18 +318,19 @@ def build_mechanism() -> Mechanism:
     m.ex("mifsig", "(1 - mif_block) * load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
          "MIF delivered to Kupffer cells [72]")
     m.ex("conc_tum", "E_tum / plasma_volume_ml", "Gp/mL", "tumour-derived exosome concentration in plasma")
-    m.ex("conc_pdl1", "(E_tum * cargo_tum_pdl1 + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
+    m.ex("conc_pdl1", "(E_tum * cargo_tum_pdl1_now + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
          "PD-L1-weighted exosome concentration in plasma")
     # Anti-PD-1 competes with PD-L1 for PD-1: blockade b raises the half-saturating ligand level
     # by 1/(1-b), so very high exosomal PD-L1 can still engage PD-1 under therapy [38].
     m.ex("pd1_shift", "1 / (1 - pd1_blockade)", "dimensionless", "competitive shift of PD-1 engagement")
-    m.ex("load_pdl1_spleen", "(B_tum_spleen * cargo_tum_pdl1 + B_inj_spleen * cargo_inj_pdl1) / organ_mass_spleen_g",
+    m.ex("load_pdl1_spleen", "(B_tum_spleen * cargo_tum_pdl1_now + B_inj_spleen * cargo_inj_pdl1) / "
+         "organ_mass_spleen_g",
          "Gp/g", "PD-L1-weighted exosome load per g spleen")
     m.ex("phi_spleen", "load_pdl1_spleen / (load_pdl1_spleen + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
          "PD-1 engagement of splenic/circulating CD8+ T cells by exosomal PD-L1 [38]")
     m.ex("phi_ln", "load_pdl1_ln / (load_pdl1_ln + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
          "PD-1 engagement in the regional lymph node by exosomal PD-L1 [38]")
-    m.ex("pdl1_tumour", "pdl1_tumour_local * cargo_tum_pdl1 + conc_pdl1 / pdl1_half_gp_per_ml", "dimensionless",
+    m.ex("pdl1_tumour", "pdl1_tumour_local * cargo_tum_pdl1_now + conc_pdl1 / pdl1_half_gp_per_ml", "dimensionless",
          "PD-L1 met by tumour-infiltrating T cells: the line's own and circulating exosomal PD-L1 [38]")
     m.ex("phi_tumour", "pdl1_tumour / (pdl1_tumour + pd1_shift)", "dimensionless",
          "PD-1 engagement of tumour-infiltrating CD8+ T cells [38]")
@@ -479,6 +484,13 @@ def build_mechanism() -> Mechanism:
          "lymph-node CD8+ T cells, suppressed by exosomal PD-L1 drained to the node [38]")
     m.pr("nk_function", _relax("nk_rate_per_day", "nk_target", "NK"), {"NK": 1}, "immune_suppression",
          ["IMS-21"], "NK dysfunction under tumour exosomes [43, 44]")
+    m.ex("ifng", "T_ln * antigen * (1 - phi_tumour)", "dimensionless",
+         "IFN-γ from tumour-reactive CD8+ T cells that are primed (antigen) and not held by PD-1 [38]")
+    m.pr("ifng_pdl1", _relax("ifn_pdl1_rate_per_day", "(1 + ifn_pdl1_max_gain * ifng / (ifng + ifn_half_activity))",
+                             "PDL1_ifn"), {"PDL1_ifn": 1}, "immune_suppression", ["IMS-06", "IMS-07"],
+         "IFN-γ from activated CD8+ T cells raises PD-L1 on tumour cells and on their exosomes, so exosomal "
+         "PD-L1 reflects immune activity as well as burden (adaptive resistance)",
+         refs=["Chen 2018 Nature 560:382 (IFN-γ raises exosomal PD-L1; circulating exosomal PD-L1 tracks IFN-γ)"])
     m.pr("ctc_shedding", "ctc_shedding_per_g_per_day * (N + met_mass)", {"C": 1}, "dissemination_colonisation",
          ["BG-02"], "tumour cells shed into blood in proportion to tumour mass",
          refs=["Butler & Gullino 1975 Cancer Res 35:512"])

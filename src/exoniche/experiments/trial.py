@@ -43,6 +43,7 @@ def anti_pd1_trial(n: int, seed: int, preset: str = "melanoma-metastatic") -> di
         pv = prob.params.numbers()
         prob.events.append(ParameterEvent(PRE_DAYS, "pd1_blockade", pv["anti_pd1_occupancy"], "start anti-PD-1"))
         ds = run(prob)
-        pre[i] = at(ds, "E_tum", PRE_DAYS) * pv["cargo_tum_pdl1"] / pv["plasma_volume_ml"]
+        pre[i] = (at(ds, "E_tum", PRE_DAYS) * pv["cargo_tum_pdl1"] * at(ds, "PDL1_ifn", PRE_DAYS)
+                  / pv["plasma_volume_ml"])
         ratio[i] = at(ds, "N", PRE_DAYS + TREAT_DAYS) / at(ds, "N", PRE_DAYS)
     return {"pre_pdl1": pre, "mass_ratio": ratio, "responder": ratio <= RECIST_PR_MASS}

@@ -172,7 +172,7 @@ def v8() -> Check:
         exp = Experiment(physiology="human", tumour=preset, tumour_initial_g=5.0, duration_days=30.0)
         ds = run(exp.problem())
         pv = exp.parameters().numbers()
-        return at(ds, "E_tum", 30.0) * pv["cargo_tum_pdl1"] / pv["plasma_volume_ml"]
+        return at(ds, "E_tum", 30.0) * pv["cargo_tum_pdl1"] * at(ds, "PDL1_ifn", 30.0) / pv["plasma_volume_ml"]
 
     met, prim = level("melanoma-metastatic"), level("melanoma-primary")
     return Check("V8", "exosomes of metastatic vs primary melanoma: plasma exosomal PD-L1", met / prim,

@@ -148,7 +148,10 @@ def true_levels(state: dict, pv: dict, mir21: np.ndarray, markers) -> dict[str, 
             # CellSearch-type assays count intact, viable-looking cells: the viable share of shed CTCs
             out[name] = state["C"] * pv["shed_cell_viability"] * 7.5 / blood_ml * a.capture_efficiency
         else:
-            level = sum(mir21 if k == "mir21" else pv[f"cargo_tum_{k}"] for k in a.cargo)
+            # PD-L1 on tumour exosomes is raised by IFN-γ (state PDL1_ifn, fold) when the engine reports it [38]
+            ifn = state.get("PDL1_ifn", 1.0)
+            level = sum(mir21 if k == "mir21" else pv[f"cargo_tum_{k}"] * (ifn if k == "pdl1" else 1.0)
+                        for k in a.cargo)
             out[name] = a.background + per_ml_tum * level
     return out
 

@@ -20,7 +20,7 @@ from exoniche.experiments.setup import Experiment
 from exoniche.observe.assays import Schedule, measure, true_levels
 
 RECIST_PR_MASS = 0.7**3  # RECIST partial response: sum of diameters -30 % -> mass x 0.343
-STATE = ["N", "E_tum", "E_inj", "C"] + [f"Col_{o}" for o in ORGANS]
+STATE = ["N", "E_tum", "E_inj", "C", "PDL1_ifn"] + [f"Col_{o}" for o in ORGANS]
 
 
 @dataclass
@@ -105,7 +105,7 @@ def simulate_chunk(job: CohortJob, start: int, stop: int) -> tuple[pd.DataFrame,
             count[j, m], det[j, m], first[j, m] = n, nd > 0, f
     # blood draws
     at = np.searchsorted(times, draws)
-    state = {s: st[s][:, at].T for s in ("E_tum", "E_inj", "C")}
+    state = {s: st[s][:, at].T for s in ("E_tum", "E_inj", "C", "PDL1_ifn")}
     true = true_levels(state, pv, batch.mir21, job.schedule.markers)
     rngs = [np.random.default_rng([job.cohort.seed, STREAM_OBSERVE, int(pid)]) for pid in ids]
     meas = measure(true, job.schedule, rngs)
