@@ -248,8 +248,25 @@ def panel_command(
         help="Candidate marker; repeat (default: every numeric column except --outcome/--id).",
     ),
     positive: str = typer.Option(None, "--positive", help=POSITIVE_HELP),
-    max_size: int = typer.Option(3, "--max-size", help="Largest panel size."),
-    method: str = typer.Option("exhaustive", "--method", help="exhaustive or greedy (forward selection)."),
+    max_size: int = typer.Option(
+        None, "--max-size", help="Largest panel size (default 3; combiroc: all markers)."
+    ),
+    method: str = typer.Option(
+        "exhaustive",
+        "--method",
+        help="exhaustive or greedy (logistic, CV AUC); combiroc (shared threshold, >= K positive markers); "
+        "panelomix (per-marker thresholds, max SE at SP >= --min-sp, cross-validated).",
+    ),
+    signal_threshold: float = typer.Option(
+        None, "--signal-threshold", help="combiroc: a marker is positive when its value is >= this."
+    ),
+    min_positive: int = typer.Option(
+        1, "--min-positive", help="combiroc: a combination is positive when >= K of its markers are."
+    ),
+    min_se: float = typer.Option(None, "--min-se", help="combiroc: minimum SE in % for meets_min (default 0)."),
+    min_sp: float = typer.Option(
+        None, "--min-sp", help="combiroc: minimum SP in % (default 0); panelomix: fraction (default 0.95)."
+    ),
     folds: int = typer.Option(5, "--folds", help="Stratified K-fold cross-validation."),
     repeats: int = typer.Option(5, "--repeats", help="Repeats of the K-fold split."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fold split (same seed, same numbers)."),
@@ -261,7 +278,7 @@ def panel_command(
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Marker panels (logistic), ranked by repeated stratified CV AUC, each vs its best single marker."""
+    """Marker panels: logistic (CV AUC, each vs its best single marker) or threshold rules (CombiROC, PanelomiX)."""
     from exoniche.biomarkers.data import outcome_and_markers, read_table
     from exoniche.biomarkers.panel import panels
 
@@ -270,6 +287,12 @@ def panel_command(
     if not markers:
         markers = [c for c in df.columns if c not in (outcome, id_col) and _is_numeric(df[c])]
     y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing, id_col)
+    if method in ("combiroc", "panelomix"):
+        _threshold_panels(
+            y, X, method, signal_threshold, min_positive, max_size, min_se, min_sp, folds, seed, top, json_
+        )
+        return
+    max_size = 3 if max_size is None else max_size
     res = panels(y, X, max_size=max_size, method=method, folds=folds, repeats=repeats, seed=seed)
     written = []
     if plot:
@@ -305,6 +328,49 @@ def panel_command(
         )
     for p in written:
         console.print(f"wrote {p}")
+
+
+def _threshold_panels(y, X, method, signal_threshold, min_positive, max_size, min_se, min_sp, folds, seed, top,
+                      json_) -> None:  # fmt: skip
+    from exoniche.biomarkers.threshold_panel import combiroc, panelomix
+    from exoniche.errors import DataError
+
+    if method == "panelomix":
+        res = panelomix(y, X, max_size=min(3, X.shape[1]) if max_size is None else max_size,
+                        min_sp=0.95 if min_sp is None else min_sp, folds=folds, seed=seed)  # fmt: skip
+        if json_:
+            print_json(res.to_dict())
+            return
+        rule = res.rule.to_dict()
+        console.print(f"[bold]PanelomiX rule[/] (max SE at SP >= {res.min_sp:g}): {rule['positive_if']}")
+        table = Table(title=f"Accuracy (apparent and {res.folds}-fold cross-validated, exact 95% CI)")
+        for col in ("", "SE", "SP", "TP / FP / FN / TN"):
+            table.add_column(col)
+        for name, a in (("apparent", res.apparent), ("cross-validated", res.cross_validated)):
+            table.add_row(name, f"{a['se']:.3f} ({a['se_ci_low']:.3f}–{a['se_ci_high']:.3f})",
+                          f"{a['sp']:.3f} ({a['sp_ci_low']:.3f}–{a['sp_ci_high']:.3f})",
+                          f"{a['tp']} / {a['fp']} / {a['fn']} / {a['tn']}")  # fmt: skip
+        console.print(table)
+        return
+    if signal_threshold is None:
+        raise DataError("--method combiroc needs --signal-threshold X (a marker is positive when value >= X)")
+    res = combiroc(y, X, signal_threshold, min_positive, max_size,
+                   0.0 if min_se is None else min_se, 0.0 if min_sp is None else min_sp)  # fmt: skip
+    if json_:
+        print_json(res.to_dict())
+        return
+    table = Table(
+        title=f"CombiROC: {len(res.table)} combinations, threshold {signal_threshold:g}, >= {min_positive} "
+        f"positive (cases {res.n_cases}, controls {res.n_controls}); top {min(top, len(res.table))} by Youden"
+    )
+    for col in ("combination", "pos. cases", "pos. controls", "SE %", "SP %", "Youden", "meets min"):
+        table.add_column(col, overflow="fold")
+    for r in res.table.head(top).itertuples(index=False):
+        table.add_row(r.combination, str(r.positives_case), str(r.positives_control), f"{r.se:.1f}",
+                      f"{r.sp:.1f}", f"{r.youden:.3f}", "yes" if r.meets_min else "")  # fmt: skip
+    console.print(table)
+    if res.all_negative_markers:
+        console.print(f"negative in every sample at this threshold: {', '.join(res.all_negative_markers)}")
 
 
 def _transposed(frame, title: str) -> Table:
