@@ -106,3 +106,99 @@ write_fixture(list(
               markers = A(colnames(cdemo)[3:ncol(cdemo)])),
   cases = cases
 ), "combiroc_demo.json")
+
+## ---------------------------------------------------------------------------
+## 3. cmprsk: cuminc (Aalen-Johansen CIF + Gray's variance), Gray's test, crr
+## ---------------------------------------------------------------------------
+set.seed(20240505)
+n <- 240
+grp <- sample(c("A", "B", "C"), n, replace = TRUE)
+x1 <- round(rnorm(n), 4)
+x2 <- rbinom(n, 1, 0.4)
+lp1 <- 0.5 * x1 + 0.6 * x2 + ifelse(grp == "B", 0.5, 0) + ifelse(grp == "C", -0.3, 0)
+t1 <- rexp(n, 0.05 * exp(lp1))
+t2 <- rexp(n, 0.03 * exp(-0.3 * x1))
+t3 <- rexp(n, 0.008)
+cens <- runif(n, 5, 60)
+tt <- pmin(t1, t2, t3, cens)
+ev <- ifelse(tt == cens, 0, ifelse(tt == t1, 1, ifelse(tt == t2, 2, 3)))
+tt <- ceiling(tt)            # integer times: ties within and across causes and censoring
+write_csv(data.frame(time = tt, event = ev, group = grp, x1 = x1, x2 = x2), "competing.csv")
+cr <- read_data("competing.csv")
+
+cif_block <- function(ci) {
+  tests <- ci$Tests
+  curves <- ci[names(ci) != "Tests"]
+  list(
+    curves = lapply(curves, function(z) list(time = A(z$time), est = A(z$est), var = A(z$var))),
+    names = A(names(curves)),
+    tests = if (is.null(tests)) NULL else list(
+      cause = A(rownames(tests)), stat = A(tests[, "stat"]), pv = A(tests[, "pv"]), df = A(tests[, "df"]))
+  )
+}
+at_times <- c(5, 10, 20, 30.5, 45)
+tp_block <- function(ci, times) {
+  tp <- timepoints(ci, times)
+  list(times = A(times), rows = A(rownames(tp$est)),
+       est = lapply(seq_len(nrow(tp$est)), function(i) A(tp$est[i, ])),
+       var = lapply(seq_len(nrow(tp$var)), function(i) A(tp$var[i, ])))
+}
+ci_g <- cuminc(cr$time, cr$event, cr$group)
+ci_all <- cuminc(cr$time, cr$event)
+ci_x2 <- cuminc(cr$time, cr$event, cr$x2)
+ci_rho <- cuminc(cr$time, cr$event, cr$group, rho = 1)
+crr_block <- function(fit) {
+  se <- sqrt(diag(fit$var))
+  z <- fit$coef / se   # summary.crr rounds the p-values for display; these are full precision
+  list(terms = A(names(fit$coef)), coef = A(unname(fit$coef)), se = A(unname(se)),
+       z = A(unname(z)), p = A(unname(2 * pnorm(-abs(z)))),
+       var = lapply(seq_len(nrow(fit$var)), function(i) A(fit$var[i, ])),
+       loglik = fit$loglik, converged = fit$converged)
+}
+cov1 <- cbind(x1 = cr$x1, x2 = cr$x2, groupB = as.numeric(cr$group == "B"),
+              groupC = as.numeric(cr$group == "C"))
+write_fixture(list(
+  meta = meta("data/competing.csv", list(seed = 20240505), generator = GEN,
+              packages = c("cmprsk", "survival", "jsonlite")),
+  data = list(file = "data/competing.csv", time = "time", event = "event",
+              event_coding = "0 = censored, 1 = event of interest, 2, 3 = competing"),
+  cuminc_group = cif_block(ci_g),
+  cuminc_all = cif_block(ci_all),
+  cuminc_x2 = cif_block(ci_x2),
+  cuminc_group_rho1 = cif_block(ci_rho),
+  timepoints_group = tp_block(ci_g, at_times),
+  timepoints_all = tp_block(ci_all, at_times),
+  crr_cause1 = crr_block(crr(cr$time, cr$event, cov1, failcode = 1, cencode = 0)),
+  crr_cause2 = crr_block(crr(cr$time, cr$event, cov1[, c("x1", "x2")], failcode = 2, cencode = 0))
+), "cmprsk_competing.json")
+
+## ---------------------------------------------------------------------------
+## 4. stratified Cox (coxph with strata())
+## ---------------------------------------------------------------------------
+lung <- read_data("lung.csv")
+strat_block <- function(fit) {
+  s <- summary(fit)
+  list(ties = fit$method, formula = paste(deparse(fit$formula), collapse = " "),
+       n = fit$n, nevent = fit$nevent, terms = A(names(coef(fit))),
+       coef = A(unname(coef(fit))), se = A(unname(sqrt(diag(fit$var)))),
+       z = A(unname(s$coefficients[, "z"])), p = A(unname(s$coefficients[, "Pr(>|z|)"])),
+       var = lapply(seq_len(nrow(fit$var)), function(i) A(fit$var[i, ])),
+       loglik = A(fit$loglik),
+       lr_test = list(statistic = unname(s$logtest["test"]), df = unname(s$logtest["df"]),
+                      p = unname(s$logtest["pvalue"])),
+       wald_test = list(statistic = unname(fit$wald.test), df = length(coef(fit)),
+                        p = pchisq(unname(fit$wald.test), length(coef(fit)), lower.tail = FALSE)),
+       score_test = list(statistic = unname(fit$score), df = length(coef(fit)),
+                         p = pchisq(unname(fit$score), length(coef(fit)), lower.tail = FALSE)))
+}
+sties <- read_data("surv_ties.csv")
+write_fixture(list(
+  meta = meta(c("data/lung.csv", "data/surv_ties.csv", "data/competing.csv"), generator = GEN,
+              packages = c("survival", "jsonlite")),
+  lung_efron = strat_block(coxph(Surv(time, status) ~ age + ph.ecog + strata(sex), data = lung)),
+  lung_breslow = strat_block(coxph(Surv(time, status) ~ age + ph.ecog + strata(sex), data = lung,
+                                   ties = "breslow")),
+  ties_efron = strat_block(coxph(Surv(time, event) ~ x1 + x2 + strata(group), data = sties)),
+  competing_efron = strat_block(coxph(Surv(time, event == 1) ~ x1 + x2 + strata(group), data = cr))
+), "surv_strata.json")
+cat("done\n")

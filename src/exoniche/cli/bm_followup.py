@@ -101,6 +101,12 @@ def survival(
     group: str = typer.Option(None, "--group", help="Column whose levels get KM curves and a log-rank test."),
     at: str = typer.Option(None, "--at", help="Times to add to the KM tables, e.g. 180,365."),
     ties: str = typer.Option("efron", "--ties", help="Cox ties: efron (R's default) or breslow."),
+    competing: bool = typer.Option(
+        False,
+        "--competing",
+        help="Competing risks: --event codes 0 = censored, 1 = event of interest, 2.. = competing; "
+        "cumulative incidence (cmprsk cuminc), Gray's test per cause, Fine-Gray for --covariate.",
+    ),
     missing: str = typer.Option(
         "error", "--missing", help="error (default) or drop (complete cases per part)."
     ),
@@ -112,6 +118,9 @@ def survival(
     from exoniche.biomarkers.survival import analyze_survival
 
     df = read_table(data)
+    if competing:
+        _competing(df, time, event, covariate or [], group, _floats(at, "--at"), missing, out, json_)
+        return
     a = analyze_survival(
         df, time, event, covariate or [], group=group, at=_floats(at, "--at"), ties=ties, missing=missing
     )
@@ -141,6 +150,49 @@ def survival(
             "AUC(t) of the Cox score (Uno IPCW): "
             + ", ".join(f"t={r['time']:g}: {_fmt(r['auc'], '.3f')}" for r in doc["td_auc"])
         )
+    for kind, path in doc.get("files", {}).items():
+        console.print(f"wrote {kind}: {path}")
+
+
+def _competing(df, time, event, covariates, group, at, missing, out, json_) -> None:
+    from exoniche.biomarkers.competing import analyze_competing
+
+    res = analyze_competing(df, time, event, covariates, group=group, at=at, missing=missing)
+    doc = res.to_dict()
+    if out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        out.mkdir(parents=True, exist_ok=True)
+        ax = res.plot()
+        ax.figure.savefig(out / "cif_stacked.png", dpi=120)
+        plt.close(ax.figure)
+        (out / "competing.json").write_text(json.dumps(_clean(doc), indent=2) + "\n", encoding="utf-8")
+        doc["files"] = {"cif_plot": str(out / "cif_stacked.png"), "json": str(out / "competing.json")}
+    if json_:
+        print_json(doc)
+        return
+    console.print(f"competing risks: n = {doc['n']}, events by code {doc['events']} (0 = censored)")
+    t = Table(title="Cumulative incidence (Aalen-Johansen, cmprsk variance)")
+    for col in ("group", "cause", "time", "CIF", "SE"):
+        t.add_column(col, justify="right")
+    rows = doc["cif"] if at else [r for r in doc["cif"] if r["time"] == max(
+        x["time"] for x in doc["cif"] if x["group"] == r["group"] and x["cause"] == r["cause"])]  # fmt: skip
+    for r in rows:
+        se = None if r["variance"] is None else math.sqrt(r["variance"])
+        t.add_row(r["group"], str(r["cause"]), _fmt(r["time"], "g"), _fmt(r["estimate"], ".3f"), _fmt(se, ".3f"))
+    console.print(t)
+    for g in doc["gray"]:
+        console.print(f"Gray's test, cause {g['cause']}: {_fmt(g['stat'], '.3f')} on {g['df']} df, p = {_fmt(g['p'])}")
+    if doc["finegray"]:
+        t = Table(title="Fine-Gray subdistribution hazards (cause 1)")
+        for col in ("covariate", "coef", "SE (robust)", "z", "p", "sHR"):
+            t.add_column(col, justify="right")
+        for r in doc["finegray"]:
+            t.add_row(r["covariate"], *(_fmt(r[k], ".4g") for k in ("coef", "se", "z", "p", "shr")))
+        console.print(t)
     for kind, path in doc.get("files", {}).items():
         console.print(f"wrote {kind}: {path}")
 
