@@ -213,3 +213,10 @@ def test_bad_options_exit_2(cli):
     assert code == 2 and "--within-cv" in err
     code, _, err = cli("biomarkers", "survival", LUNG, "--time", "tme", "--event", "status")
     assert code == 2 and "'tme'" in err
+
+
+def test_survival_strata_matches_coxph_strata(cli_json):
+    ref = json.loads((REF / "fixtures" / "surv_strata.json").read_text())["lung_efron"]
+    res = cli_json(*LUNG_ARGS, "--covariate", "age", "--covariate", "ph.ecog", "--strata", "sex", "--missing", "drop")
+    assert [c["coef"] for c in res["cox"]] == pytest.approx(ref["coef"], abs=1e-9)
+    assert res["cox_model"]["strata"] == "sex" and res["ph_test"] is None

@@ -59,7 +59,7 @@ def _remark_table(a, doc: dict) -> Table:
     for col in ("covariate", "n", "events", "HR uni (95% CI)", "p", "HR multi (95% CI)", "p ", "PH p"):
         t.add_column(col, justify="right" if col not in ("covariate",) else "left")
     uni = {u["covariate"]: u for u in doc.get("cox_univariable", [])}
-    ph = doc.get("ph_test", {})
+    ph = doc.get("ph_test") or {}
     for c in doc["cox"]:
         u = uni[c["covariate"]]
         t.add_row(
@@ -101,6 +101,9 @@ def survival(
     group: str = typer.Option(None, "--group", help="Column whose levels get KM curves and a log-rank test."),
     at: str = typer.Option(None, "--at", help="Times to add to the KM tables, e.g. 180,365."),
     ties: str = typer.Option("efron", "--ties", help="Cox ties: efron (R's default) or breslow."),
+    strata: str = typer.Option(
+        None, "--strata", help="Stratified Cox: each level of this column gets its own baseline hazard."
+    ),
     competing: bool = typer.Option(
         False,
         "--competing",
@@ -122,8 +125,9 @@ def survival(
         _competing(df, time, event, covariate or [], group, _floats(at, "--at"), missing, out, json_)
         return
     a = analyze_survival(
-        df, time, event, covariate or [], group=group, at=_floats(at, "--at"), ties=ties, missing=missing
-    )
+        df, time, event, covariate or [], group=group, at=_floats(at, "--at"), ties=ties, missing=missing,
+        strata=strata,
+    )  # fmt: skip
     doc = a.to_dict()
     if out is not None:
         doc["files"] = _write_survival(a, doc, out)
@@ -144,7 +148,8 @@ def survival(
             f"Cox ({m['ties']} ties): n = {m['n']} ({m['n_dropped_missing']} dropped for missing values), "
             f"LR test {m['lr_test']['statistic']:.2f} (p = {m['lr_test']['p']:.2g}); "
             f"C-index {doc['c_index']:.3f} (SE {doc['concordance']['std']:.3f}); "
-            f"global PH test p = {doc['ph_test']['GLOBAL']['p']:.2g}"
+            + (f"global PH test p = {doc['ph_test']['GLOBAL']['p']:.2g}" if doc["ph_test"] else
+               f"stratified by {m['strata']} (no PH test)")
         )
         console.print(
             "AUC(t) of the Cox score (Uno IPCW): "
