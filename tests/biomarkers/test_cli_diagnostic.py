@@ -65,6 +65,7 @@ CORPUS = [
     ("valid.csv", "cutpoint", (*ROC_ARGS, "--method", "best"), ["cut-point method", "'best'"]),
     ("valid.csv", "panel", (*ROC_ARGS, "--max-size", "5"), ["max-size", "between 1 and"]),
     ("valid.csv", "panel", (*ROC_ARGS, "--folds", "7", "--max-size", "1"), ["7-fold", "at least 7 cases"]),
+    ("valid.csv", "roc", (*ROC_ARGS, "--alternative", "bigger"), ["alternative", "'bigger'", "greater"]),
     ("valid.csv", "panel", (*ROC_ARGS, "--method", "combiroc"), ["--signal-threshold"]),
     ("valid.csv", "panel", (*ROC_ARGS, "--method", "combiroc", "--signal-threshold", "1e9"),
      ["signal-threshold", "every marker is negative"]),
@@ -243,3 +244,16 @@ def test_panel_panelomix_json(cli_json):
     )  # fmt: skip
     assert res["apparent"]["sp"] >= 0.9 and 1 <= res["rule"]["k"] <= len(res["rule"]["markers"]) <= 2
     assert len(res["fold_rules"]) == 4
+
+
+def test_roc_pr_and_one_sided_test_equal_proc(cli_json):
+    fx = json.loads((REF / "fixtures" / "proc_extra.json").read_text())
+    res = cli_json(
+        "biomarkers", "roc", ASAH, "--outcome", "outcome", "--positive", "Poor", "--marker", "s100b",
+        "--marker", "ndka", "--pr", "--bootstrap", "200", "--alternative", "greater",
+    )  # fmt: skip
+    s100b = res["markers"][0]
+    assert s100b["auprc"] == pytest.approx(fx["pr"]["s100b"]["auprc_trapezoid"], abs=1e-12)
+    assert s100b["auprc_ci_low"] < s100b["auprc"] < s100b["auprc_ci_high"] and s100b["auprc_boot_n"] == 200
+    greater = next(t for t in fx["onesided"] if t["paired"] and t["alternative"] == "greater")
+    assert res["comparisons"][0]["p"] == pytest.approx(greater["p_value"], abs=1e-12)

@@ -201,4 +201,96 @@ write_fixture(list(
   ties_efron = strat_block(coxph(Surv(time, event) ~ x1 + x2 + strata(group), data = sties)),
   competing_efron = strat_block(coxph(Surv(time, event == 1) ~ x1 + x2 + strata(group), data = cr))
 ), "surv_strata.json")
+
+## ---------------------------------------------------------------------------
+## 5. pROC additions: coords at se/sp, PR coordinates, multiclass AUC,
+##    one-sided tests, power.roc.test (one curve)
+## ---------------------------------------------------------------------------
+unp <- read_data("roc_unpaired.csv")
+lv <- c("Good", "Poor")
+coords_input <- function(r, input, x) {
+  cc <- coords(r, x = x, input = input, ret = c("threshold", "specificity", "sensitivity"),
+               transpose = FALSE)
+  list(input = input, x = A(x), threshold = A(cc$threshold), specificity = A(cc$specificity),
+       sensitivity = A(cc$sensitivity))
+}
+pr_block <- function(r) {
+  cc <- coords(r, "all", ret = c("threshold", "recall", "precision"), transpose = FALSE)
+  ok <- !is.na(cc$precision)
+  rec <- cc$recall[ok]; pre <- cc$precision[ok]
+  o <- order(rec)
+  ## trapezoid over the pROC points with a defined precision, by increasing recall
+  list(threshold = A(cc$threshold), recall = A(cc$recall), precision = A(cc$precision),
+       auprc_trapezoid = sum(diff(rec[o]) * (head(pre[o], -1) + tail(pre[o], -1)) / 2))
+}
+rs100 <- roc(asah$outcome, asah$s100b, levels = lv, quiet = TRUE)
+rndka <- roc(asah$outcome, asah$ndka, levels = lv, quiet = TRUE)
+rwfns <- roc(asah$outcome, as.numeric(asah$wfns), levels = lv, quiet = TRUE)
+rgt <- roc(asah$outcome, asah$ndka, levels = lv, direction = ">", quiet = TRUE)
+onesided <- list()
+for (alt in c("less", "greater")) {
+  t1 <- roc.test(rs100, rndka, method = "delong", paired = TRUE, alternative = alt)
+  onesided[[length(onesided) + 1]] <- list(roc1 = "s100b", roc2 = "ndka", paired = TRUE, alternative = alt,
+                                           statistic = unname(t1$statistic), p_value = t1$p.value)
+}
+uA <- unp[unp$sample == "A", ]; uB <- unp[unp$sample == "B", ]
+rA <- roc(uA$outcome, uA$score, levels = c(0, 1), quiet = TRUE)
+rB <- roc(uB$outcome, uB$score, levels = c(0, 1), quiet = TRUE)
+for (alt in c("less", "greater")) {
+  t1 <- roc.test(rA, rB, method = "delong", paired = FALSE, alternative = alt)
+  onesided[[length(onesided) + 1]] <- list(roc1 = "A", roc2 = "B", paired = FALSE, alternative = alt,
+                                           statistic = unname(t1$statistic), p_value = t1$p.value,
+                                           df = unname(t1$parameter))
+}
+## multiclass: gos6 (1..5 -> levels present) as a 4/5-level outcome
+mc_uni <- multiclass.roc(asah$gos6, asah$s100b, quiet = TRUE)
+mc_uni_lt <- multiclass.roc(asah$gos6, asah$s100b, direction = "<", quiet = TRUE)
+set.seed(20240506)
+nmc <- 150
+site <- sample(c("lung", "liver", "brain"), nmc, replace = TRUE, prob = c(0.4, 0.4, 0.2))
+P <- matrix(runif(nmc * 3), ncol = 3)
+P[cbind(seq_len(nmc), match(site, c("lung", "liver", "brain")))] <-
+  P[cbind(seq_len(nmc), match(site, c("lung", "liver", "brain")))] + 0.6
+P <- round(P / rowSums(P), 6)
+write_csv(data.frame(site = site, lung = P[, 1], liver = P[, 2], brain = P[, 3]), "multiclass.csv")
+mcd <- read_data("multiclass.csv")
+mc_mv <- multiclass.roc(mcd$site, as.matrix(mcd[, c("lung", "liver", "brain")]), direction = ">", quiet = TRUE)
+mc_mv_pairs <- lapply(mc_mv$rocs, function(x) A(c(as.numeric(auc(x[[1]])), as.numeric(auc(x[[2]])))))
+power <- list(
+  list(call = "auc=0.8, ncases=41, ncontrols=72", res = unclass(power.roc.test(auc = 0.8, ncases = 41, ncontrols = 72))),
+  list(call = "auc=0.75, power=0.9, kappa=1.7", res = unclass(power.roc.test(auc = 0.75, power = 0.9, kappa = 1.7))),
+  list(call = "auc=0.7, ncases=60, ncontrols=60, power=0.8, sig.level=NULL",
+       res = unclass(power.roc.test(auc = 0.7, ncases = 60, ncontrols = 60, power = 0.8, sig.level = NULL))),
+  list(call = "ncases=41, ncontrols=72, power=0.8", res = unclass(power.roc.test(ncases = 41, ncontrols = 72, power = 0.8))),
+  list(call = "auc=0.8, ncases=41, ncontrols=72, one.sided",
+       res = unclass(power.roc.test(auc = 0.8, ncases = 41, ncontrols = 72, alternative = "one.sided")))
+)
+power <- lapply(power, function(p) list(call = p$call, ncases = p$res$ncases, ncontrols = p$res$ncontrols,
+                                        auc = as.numeric(p$res$auc), sig_level = p$res$sig.level,
+                                        power = p$res$power))
+write_fixture(list(
+  meta = meta(c("data/asah.csv", "data/roc_unpaired.csv", "data/multiclass.csv"),
+              list(seed = 20240506), generator = GEN),
+  coords = list(
+    s100b_sp = coords_input(rs100, "specificity", c(0.5, 0.8, 0.9, 0.95, 0.9722222222222222, 1)),
+    s100b_se = coords_input(rs100, "sensitivity", c(0.5, 0.6341463414634146, 0.75, 0.9, 1)),
+    wfns_sp = coords_input(rwfns, "specificity", c(0.5, 0.7, 0.9)),
+    wfns_se = coords_input(rwfns, "sensitivity", c(0.5, 0.7, 0.9)),
+    ndka_gt_se = coords_input(rgt, "sensitivity", c(0.2, 0.5, 0.8))
+  ),
+  pr = list(s100b = pr_block(rs100), ndka = pr_block(rndka), wfns = pr_block(rwfns), ndka_gt = pr_block(rgt)),
+  onesided = onesided,
+  multiclass = list(
+    univariate_auto = list(response = "gos6", predictor = "s100b", direction = "auto",
+                           levels = A(mc_uni$levels), auc = as.numeric(mc_uni$auc),
+                           pair_auc = A(sapply(mc_uni$rocs, function(r) as.numeric(auc(r)))),
+                           pair_direction = A(sapply(mc_uni$rocs, function(r) r$direction))),
+    univariate_lt = list(response = "gos6", predictor = "s100b", direction = "<",
+                         levels = A(mc_uni_lt$levels), auc = as.numeric(mc_uni_lt$auc)),
+    multivariate = list(file = "data/multiclass.csv", response = "site", columns = A(c("lung", "liver", "brain")),
+                        direction = ">", levels = A(mc_mv$levels), auc = as.numeric(mc_mv$auc),
+                        pairs = A(names(mc_mv$rocs)), pair_auc = mc_mv_pairs)
+  ),
+  power_one_roc = power
+), "proc_extra.json")
 cat("done\n")

@@ -91,6 +91,12 @@ def roc_command(
     partial_correct: bool = typer.Option(
         False, "--partial-correct", help="McClish-standardised partial AUC."
     ),
+    pr: bool = typer.Option(
+        False, "--pr", help="Also the precision-recall curve and AUPRC with a stratified bootstrap CI."
+    ),
+    alternative: str = typer.Option(
+        "two.sided", "--alternative", help="DeLong tests: two.sided, greater (AUC a > AUC b) or less."
+    ),
     plot: Path = typer.Option(None, "--plot", help="Write the ROC curve(s) as a PNG."),
     out: Path = typer.Option(None, "--out", help="Folder for roc.png, roc_curves.csv and roc.json."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
@@ -108,7 +114,7 @@ def roc_command(
     if sample is None:
         _, y, X = _load(data, outcome, positive, markers, missing, sheet, id_col)
         rocs = [roc(y, X[m].to_numpy(), direction=direction, name=m) for m in markers]
-        comparisons = compare_all(rocs, paired=True)
+        comparisons = compare_all(rocs, paired=True, alternative=alternative)
     else:
         if len(markers) != 1:
             raise DataError(
@@ -128,7 +134,7 @@ def roc_command(
             )
         if len(rocs) < 2:
             raise DataError(f"{data.name}: column {sample!r} has a single level; --sample needs two or more")
-        comparisons = compare_all(rocs, paired=False)
+        comparisons = compare_all(rocs, paired=False, alternative=alternative)
     records = []
     for r in rocs:
         rec = r.summary()
@@ -144,6 +150,13 @@ def roc_command(
             )
         best = r.coords("youden").iloc[0]
         rec["youden_threshold"] = best["threshold"]
+        if pr:
+            from exoniche.biomarkers.roc_extra import auprc, auprc_ci
+
+            n_pr = bootstrap or 1000
+            rec["auprc"] = auprc(r)
+            rec["auprc_ci_low"], rec["auprc_ci_high"] = auprc_ci(r, n_boot=n_pr, seed=seed)
+            rec["auprc_boot_n"], rec["prevalence"] = n_pr, r.n_cases / (r.n_cases + r.n_controls)
         records.append(rec)
     result = {"outcome": outcome, "markers": records, "comparisons": [c.to_dict() for c in comparisons]}
     written = []
@@ -163,13 +176,20 @@ def roc_command(
             curves.to_csv(out / "roc_curves.csv", index=False)
             (out / "roc.json").write_text(json.dumps(result, indent=2, default=float))
             written += [out / "roc_curves.csv", out / "roc.json"]
+            if pr:
+                from exoniche.biomarkers.roc_extra import pr_curve
+
+                prs = pd.concat([pr_curve(r).assign(marker=r.name) for r in rocs], ignore_index=True)
+                prs.to_csv(out / "pr_curves.csv", index=False)
+                written.append(out / "pr_curves.csv")
     result["files"] = [str(p) for p in written]
     if json_:
         print_json(result)
         return
     table = Table(title=f"ROC: {outcome} (cases {rocs[0].n_cases}, controls {rocs[0].n_controls})")
     for col in ("marker", "direction", "AUC", "95% CI (DeLong)", *(["95% CI (bootstrap)"] if bootstrap else []),
-                *(["partial AUC"] if bounds else []), "cases", "controls"):  # fmt: skip
+                *(["partial AUC"] if bounds else []), *(["AUPRC (95% CI)"] if pr else []),
+                "cases", "controls"):  # fmt: skip
         table.add_column(col)
     for rec in records:
         row = [
@@ -182,6 +202,8 @@ def roc_command(
             row.append(f"{_fmt(rec['boot_ci_low'])}–{_fmt(rec['boot_ci_high'])}")
         if bounds:
             row.append(_fmt(rec["partial_auc"], 4))
+        if pr:
+            row.append(f"{_fmt(rec['auprc'])} ({_fmt(rec['auprc_ci_low'])}–{_fmt(rec['auprc_ci_high'])})")
         table.add_row(*row, str(rec["n_cases"]), str(rec["n_controls"]))
     console.print(table)
     if comparisons:
