@@ -484,9 +484,65 @@ def response_command(
         console.print(f"wrote {p}")
 
 
+def organotropism_command(
+    data: Path = typer.Argument(..., help=DATA_HELP),
+    site: str = typer.Option(..., "--site", help="Column with the metastatic site (two or more levels)."),
+    marker: list[str] = typer.Option(..., "--marker", help="Exosomal marker column; repeat for several."),
+    folds: int = typer.Option(5, "--folds", help="Stratified K-fold cross-validation."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the fold split (same seed, same numbers)."),
+    min_per_site: int = typer.Option(
+        0, "--min-per-site", help="Leave out (and report) sites with fewer patients than this."
+    ),
+    log: bool = typer.Option(True, "--log/--no-log", help="Model log10 of the markers (default) or raw values."),
+    missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
+    plot: Path = typer.Option(None, "--plot", help="Write the confusion matrix as a PNG."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
+    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Metastatic site from an exosomal marker profile: multinomial model, CV multi-class AUC, confusion."""
+    from exoniche.biomarkers.data import read_table
+    from exoniche.biomarkers.organotropism import organotropism_table
+
+    df = read_table(data, sheet=sheet)
+    res, dropped = organotropism_table(
+        df, site, _markers(marker), missing, data.name, min_per_site, folds=folds, seed=seed, log10=log
+    )
+    doc = {**res.to_dict(), "dropped_sites": dropped}
+    written = [_save_figure(res.plot(), plot)] if plot else []
+    doc["files"] = [str(p) for p in written]
+    if json_:
+        print_json(doc)
+        return
+    mc, acc = doc["multiclass_auc"], res.accuracy
+    console.print(
+        f"[bold]{res.n} patients[/], sites {doc['site_counts']}; {res.folds}-fold CV multi-class AUC "
+        f"(Hand & Till) {mc['auc']:.3f}; accuracy {acc['accuracy']:.3f} ({acc['ci_low']:.3f}–{acc['ci_high']:.3f}) "
+        f"vs {acc['most_frequent_site_rate']:.3f} by always guessing the most frequent site"
+    )
+    if dropped:
+        console.print(f"left out (fewer than {min_per_site} patients): {dropped}")
+    table = Table(title="Confusion matrix (rows: true site, columns: predicted, out-of-fold)")
+    table.add_column("")
+    for s in res.sites:
+        table.add_column(s, justify="right")
+    for s in res.sites:
+        table.add_row(s, *(str(int(v)) for v in res.confusion.loc[s]))
+    console.print(table)
+    table = Table(title="Coefficients per standardised marker (full-data fit)")
+    table.add_column("site")
+    for m in res.markers:
+        table.add_column(m, justify="right")
+    for s, row in res.coefficients.iterrows():
+        table.add_row(str(s), *(f"{v:+.2f}" for v in row))
+    console.print(table)
+    for p in written:
+        console.print(f"wrote {p}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the diagnostic commands to the biomarkers group."""
     app.command("roc")(roc_command)
     app.command("cutpoint")(cutpoint_command)
     app.command("panel")(panel_command)
     app.command("response")(response_command)
+    app.command("organotropism")(organotropism_command)
