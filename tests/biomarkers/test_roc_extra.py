@@ -130,3 +130,19 @@ def test_power_roc_test_equals_proc(item):
         assert got[k] == pytest.approx(item[k], abs=1e-9), k
     # pROC solves the AUC with uniroot (tolerance ~1e-4); we solve it to 1e-12
     assert got["auc"] == pytest.approx(item["auc"], abs=2e-4)
+
+
+@pytest.mark.parametrize(("key", "marker", "direction"), [("s100b", "s100b", "auto"), ("ndka", "ndka", "auto"),
+                                                          ("wfns", "wfns", "auto"), ("ndka_gt", "ndka", ">")])
+def test_binormal_smoothing_and_obuchowski_variance_equal_proc(key, marker, direction):
+    from exoniche.biomarkers.roc_extra import smooth_binormal, var_obuchowski
+
+    ref = FX["smooth_binormal"][key]
+    r = _roc(marker, direction)
+    sm = smooth_binormal(r)
+    assert sm.intercept == pytest.approx(ref["intercept"], abs=1e-9)
+    assert sm.slope == pytest.approx(ref["slope"], abs=1e-9)
+    np.testing.assert_allclose(sm.sensitivities, ref["sensitivities"], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(sm.specificities, ref["specificities"], rtol=0, atol=1e-9)
+    assert sm.auc == pytest.approx(ref["auc"], abs=1e-9)
+    assert var_obuchowski(r) == pytest.approx(ref["var_obuchowski"], abs=1e-12)

@@ -291,6 +291,12 @@ write_fixture(list(
                         direction = ">", levels = A(mc_mv$levels), auc = as.numeric(mc_mv$auc),
                         pairs = A(names(mc_mv$rocs)), pair_auc = mc_mv_pairs)
   ),
-  power_one_roc = power
+  power_one_roc = power,
+  smooth_binormal = lapply(list(s100b = rs100, ndka = rndka, wfns = rwfns, ndka_gt = rgt), function(r) {
+    sm <- smooth(r, method = "binormal")
+    list(sensitivities = A(sm$sensitivities), specificities = A(sm$specificities),
+         intercept = unname(coefficients(sm$model)[1]), slope = unname(coefficients(sm$model)[2]),
+         auc = as.numeric(auc(sm)), var_obuchowski = as.numeric(var(r, method = "obuchowski")))
+  })
 ), "proc_extra.json")
 cat("done\n")

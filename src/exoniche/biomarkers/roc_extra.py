@@ -11,6 +11,8 @@ Each function follows pROC 1.18 (checked against ``tests/reference/fixtures/proc
 * :func:`multiclass_auc` = ``multiclass.roc``: Hand & Till (2001) — the mean AUC over all pairs of classes;
   with one predictor each pair gets its own ROC (``direction`` as given, ``"auto"`` per pair); with a matrix of
   class scores the pair (i, j) averages A(i|j) and A(j|i), each from the score column of its first class;
+* :func:`smooth_binormal` = ``smooth(roc, method = "binormal")`` (its AUC is the binormal
+  pnorm(a / sqrt(1 + b^2))) and :func:`var_obuchowski` = ``var(roc, method = "obuchowski")``;
 * :func:`power_roc_test` = ``power.roc.test`` for one ROC curve against AUC 0.5 (Obuchowski's variance):
   give all but one of ``auc``, ``ncases`` (or ``ncontrols`` and ``kappa``), ``power``, ``sig_level``.
 """
@@ -141,6 +143,52 @@ def multiclass_auc(y, predictor, levels: Sequence | None = None, direction: str 
     return MulticlassAUC(2 * total / (c * (c - 1)), [str(lv) for lv in levels], pairs)
 
 
+# --------------------------------------------------------------------------------------------- smoothing
+@dataclass
+class BinormalROC:
+    """``smooth(roc, method = "binormal")``: qnorm(sp) = intercept + slope * qnorm(se), fitted by OLS."""
+
+    sensitivities: np.ndarray
+    specificities: np.ndarray
+    intercept: float
+    slope: float
+
+    @property
+    def auc(self) -> float:
+        """Binormal AUC, pnorm(intercept / sqrt(1 + slope^2)) (pROC's ``auc`` of a binormal smooth)."""
+        return float(stats.norm.cdf(self.intercept / np.sqrt(1 + self.slope**2)))
+
+
+def smooth_binormal(r: ROC, n: int = 512) -> BinormalROC:
+    """Binormal smoothing of an empirical curve over its finite probit points; ``n`` points on the curve."""
+    with np.errstate(divide="ignore"):
+        zsp, zse = stats.norm.ppf(r.specificities), stats.norm.ppf(r.sensitivities)
+    ok = np.isfinite(zsp) & np.isfinite(zse)
+    if ok.sum() <= 1 or np.ptp(zse[ok]) == 0:
+        raise DataError(f"{r.name}: ROC curve not smoothable (not enough points)")
+    design = np.column_stack([np.ones(ok.sum()), zse[ok]])
+    (a, b), *_ = np.linalg.lstsq(design, zsp[ok], rcond=None)
+    grid = stats.norm.ppf(np.arange(n) / (n - 1))
+    with np.errstate(invalid="ignore"):
+        sp = stats.norm.cdf(a + b * grid)
+    se = stats.norm.cdf(grid)
+    if sp[0] > sp[-1]:  # pROC sorts by increasing specificity ...
+        se, sp = se[::-1], sp[::-1]
+    # ... and closes the curve at (sp 0, se 1) and (sp 1, se 0)
+    return BinormalROC(np.r_[1.0, se, 0.0], np.r_[0.0, sp, 1.0], float(a), float(b))
+
+
+def var_obuchowski(r: ROC) -> float:
+    """Obuchowski's variance of the (full) AUC from the binormal parameters (``var(roc, "obuchowski")``)."""
+    sm = smooth_binormal(r)
+    A, B = sm.intercept, sm.slope
+    kappa = r.n_controls / r.n_cases
+    e1, e2 = np.exp(-(A**2) / (2 * (1 + B**2))), 1 + B**2
+    f = e1 * (2 * np.pi * e2) ** -0.5
+    g = -e1 * A * B * (2 * np.pi * e2**3) ** -0.5
+    return float((f**2 * (1 + B**2 / kappa + A**2 / 2) + g**2 * B**2 * (1 + kappa) / (2 * kappa)) / r.n_cases)
+
+
 # --------------------------------------------------------------------------------------------- power
 def obuchowski_var(auc: float, kappa: float) -> float:
     """Obuchowski's binormal approximation of the AUC variance (pROC's ``var.theta.obuchowski``)."""
@@ -220,6 +268,6 @@ def power_roc_test(
 
 
 __all__ = [
-    "MulticlassAUC", "auprc", "auprc_ci", "coords_at", "multiclass_auc", "obuchowski_var", "power_roc_test",
-    "pr_curve",
+    "BinormalROC", "MulticlassAUC", "auprc", "auprc_ci", "coords_at", "multiclass_auc", "obuchowski_var",
+    "power_roc_test", "pr_curve", "smooth_binormal", "var_obuchowski",
 ]  # fmt: skip
