@@ -491,8 +491,8 @@ def analyze_competing(
     The CIFs and Gray's tests use every row with time, event (and group); Fine–Gray uses the rows whose
     covariates are complete too (``missing="drop"``), or reports the missing cells (``"error"``).
     """
-    from exoniche.biomarkers.data import describe_rows, numeric_column, require_columns
-    from exoniche.biomarkers.survival import _complete
+    from exoniche.biomarkers.data import numeric_column, require_columns
+    from exoniche.biomarkers.survival import _complete, followup_rows
 
     src = source or df.attrs.get("source") or "table"
     if missing not in ("error", "drop"):
@@ -500,17 +500,7 @@ def analyze_competing(
     covariates = list(covariates)
     require_columns(df, [time, event, *covariates] + ([group] if group else []), src)
     where = "row" if df.attrs.get("rows_numbered") else "index"
-    base = _complete(df, [time, event] + ([group] if group else []), src, missing)
-    if len(base) == 0:
-        raise DataError(f"{src}: no row has {time!r} and {event!r}")
-    sub = df.loc[base]
-    t = numeric_column(sub, time, src).to_numpy()
-    neg = np.flatnonzero(t < 0)
-    if neg.size:
-        raise DataError(
-            f"{src}: column {time!r} has negative times at {describe_rows(df, base[neg])}; follow-up time "
-            "must be >= 0"
-        )
+    base, sub, t = followup_rows(df, time, event, [group] if group else [], src, missing)
     code = competing_codes(sub[event].tolist(), event, rows=list(base), where=where)
     g = None
     if group:

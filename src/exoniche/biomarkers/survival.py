@@ -1047,6 +1047,25 @@ def _complete(df: pd.DataFrame, cols: Sequence[str], src: str, missing: str) -> 
     return keep
 
 
+def followup_rows(df: pd.DataFrame, time: str, event: str, extra: Sequence[str], src: str, missing: str):
+    """(row labels, sub-table, times) of the rows with time, event and ``extra`` present; times >= 0."""
+    from exoniche.biomarkers.data import describe_rows, numeric_column
+
+    base = _complete(df, [time, event, *extra], src, missing)
+    if len(base) == 0:
+        raise DataError(f"{src}: no row has {time!r}, {event!r}" + (f" and {', '.join(map(repr, extra))}" if extra
+                                                                      else ""))  # fmt: skip
+    sub = df.loc[base]
+    t = numeric_column(sub, time, src).to_numpy()
+    neg = np.flatnonzero(t < 0)
+    if neg.size:
+        raise DataError(
+            f"{src}: column {time!r} has negative times at {describe_rows(df, base[neg])}: "
+            f"{t[neg[0]]!r}; follow-up time must be >= 0"
+        )
+    return base, sub, t
+
+
 def analyze_survival(
     df: pd.DataFrame,
     time: str,
@@ -1080,7 +1099,7 @@ def analyze_survival(
         Column whose levels get their own baseline hazard in the Cox models (R's ``+ strata(col)``); the
         PH test (cox.zph) is then not computed and the C-index counts pairs within strata.
     """
-    from exoniche.biomarkers.data import describe_rows, numeric_column, require_columns
+    from exoniche.biomarkers.data import numeric_column, require_columns
 
     src = source or df.attrs.get("source") or "table"
     if missing not in ("error", "drop"):
@@ -1098,17 +1117,7 @@ def analyze_survival(
                 f"{src}: column {c!r} is both a covariate and the {'time' if c == time else 'event'}"
             )
     where = "row" if df.attrs.get("rows_numbered") else "index"
-    base = _complete(df, [time, event] + ([group] if group else []) + ([strata] if strata else []), src, missing)
-    if len(base) == 0:
-        raise DataError(f"{src}: no row has {time!r}, {event!r}" + (f" and {group!r}" if group else ""))
-    sub = df.loc[base]
-    t = numeric_column(sub, time, src).to_numpy()
-    neg = np.flatnonzero(t < 0)
-    if neg.size:
-        raise DataError(
-            f"{src}: column {time!r} has negative times at {describe_rows(df, base[neg])}: "
-            f"{t[neg[0]]!r}; follow-up time must be >= 0"
-        )
+    base, sub, t = followup_rows(df, time, event, [c for c in (group, strata) if c], src, missing)
     ev_raw = sub[event]
     e = event_indicator(ev_raw.tolist(), event, rows=list(base), where=where)
     codes = {_code_text(v) for v in ev_raw}
