@@ -146,3 +146,24 @@ def test_binormal_smoothing_and_obuchowski_variance_equal_proc(key, marker, dire
     np.testing.assert_allclose(sm.specificities, ref["specificities"], rtol=0, atol=1e-9)
     assert sm.auc == pytest.approx(ref["auc"], abs=1e-9)
     assert var_obuchowski(r) == pytest.approx(ref["var_obuchowski"], abs=1e-12)
+
+
+@pytest.mark.slow
+def test_bootstrap_ci_se_sp_thresholds_agree_with_proc_within_monte_carlo_error():
+    """pROC's R random numbers cannot be reproduced: 2000 resamples each side, quantiles within 0.05."""
+    from exoniche.biomarkers.roc_extra import ci_se, ci_sp, ci_thresholds
+
+    ref = FX["ci_boot"]
+    r = _roc("s100b")
+    se = ci_se(r, ref["se"]["specificities"], n_boot=2000, seed=1)
+    sp = ci_sp(r, ref["sp"]["sensitivities"], n_boot=2000, seed=2)
+    th = ci_thresholds(r, ref["thresholds"]["thresholds"], n_boot=2000, seed=3)
+    for got, key in ((se, "se"), (sp, "sp")):
+        for q in ("low", "median", "high"):
+            np.testing.assert_allclose(got[q], ref[key][q], atol=0.05)
+    for q in ("low", "median", "high"):
+        np.testing.assert_allclose(th[f"{q}_sp"], ref["thresholds"][f"sp_{q}"], atol=0.05)
+        np.testing.assert_allclose(th[f"{q}_se"], ref["thresholds"][f"se_{q}"], atol=0.05)
+    # the medians sit on the point estimates
+    point = coords_at(r, "specificity", ref["se"]["specificities"])["sensitivity"]
+    np.testing.assert_allclose(se["median"], point, atol=0.05)

@@ -292,6 +292,22 @@ write_fixture(list(
                         pairs = A(names(mc_mv$rocs)), pair_auc = mc_mv_pairs)
   ),
   power_one_roc = power,
+  ## bootstrap CIs: pROC's RNG cannot be reproduced in Python; tests compare within Monte Carlo error
+  ci_boot = local({
+    set.seed(20240507)
+    cse <- ci.se(rs100, specificities = c(0.5, 0.8, 0.9), boot.n = 2000, progress = "none")
+    set.seed(20240508)
+    csp <- ci.sp(rs100, sensitivities = c(0.5, 0.8, 0.9), boot.n = 2000, progress = "none")
+    set.seed(20240509)
+    cth <- ci.thresholds(rs100, thresholds = c(0.1, 0.205, 0.3), boot.n = 2000, progress = "none")
+    list(boot_n = 2000,
+         se = list(specificities = A(c(0.5, 0.8, 0.9)), low = A(cse[, 1]), median = A(cse[, 2]), high = A(cse[, 3])),
+         sp = list(sensitivities = A(c(0.5, 0.8, 0.9)), low = A(csp[, 1]), median = A(csp[, 2]), high = A(csp[, 3])),
+         thresholds = list(thresholds = A(c(0.1, 0.205, 0.3)),
+                           sp_low = A(cth$specificity[, 1]), sp_median = A(cth$specificity[, 2]),
+                           sp_high = A(cth$specificity[, 3]), se_low = A(cth$sensitivity[, 1]),
+                           se_median = A(cth$sensitivity[, 2]), se_high = A(cth$sensitivity[, 3])))
+  }),
   smooth_binormal = lapply(list(s100b = rs100, ndka = rndka, wfns = rwfns, ndka_gt = rgt), function(r) {
     sm <- smooth(r, method = "binormal")
     list(sensitivities = A(sm$sensitivities), specificities = A(sm$specificities),

@@ -95,6 +95,55 @@ def auprc_ci(r: ROC, n_boot: int = 2000, seed: int | None = 0, conf_level: float
     return float(lo), float(hi)
 
 
+# --------------------------------------------------------------------------------------------- bootstrap CIs
+def _resamples(r: ROC, n_boot: int, seed: int | None):
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.ones(r.n_cases, bool), np.zeros(r.n_controls, bool)]
+    for _ in range(n_boot):
+        cases = r.cases[rng.integers(0, r.n_cases, r.n_cases)]
+        controls = r.controls[rng.integers(0, r.n_controls, r.n_controls)]
+        yield roc(y, np.r_[cases, controls], direction=r.direction)
+
+
+def _quantile_table(name: str, at: Sequence[float], draws: np.ndarray, conf_level: float) -> pd.DataFrame:
+    alpha = (1 - conf_level) / 2
+    q = np.quantile(draws, [alpha, 0.5, 1 - alpha], axis=0)  # R's quantile type 7
+    return pd.DataFrame({name: list(at), "low": q[0], "median": q[1], "high": q[2]})
+
+
+def ci_se(r: ROC, specificities: Sequence[float], n_boot: int = 2000, seed: int | None = 0,
+          conf_level: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """Bootstrap CI of the sensitivity at given specificities (``ci.se``; stratified, percentile)."""
+    draws = np.array([coords_at(b, "specificity", specificities)["sensitivity"].to_numpy()
+                      for b in _resamples(r, n_boot, seed)])  # fmt: skip
+    return _quantile_table("specificity", specificities, draws, conf_level)
+
+
+def ci_sp(r: ROC, sensitivities: Sequence[float], n_boot: int = 2000, seed: int | None = 0,
+          conf_level: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """Bootstrap CI of the specificity at given sensitivities (``ci.sp``; stratified, percentile)."""
+    draws = np.array([coords_at(b, "sensitivity", sensitivities)["specificity"].to_numpy()
+                      for b in _resamples(r, n_boot, seed)])  # fmt: skip
+    return _quantile_table("sensitivity", sensitivities, draws, conf_level)
+
+
+def ci_thresholds(r: ROC, thresholds: Sequence[float], n_boot: int = 2000, seed: int | None = 0,
+                  conf_level: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """Bootstrap CIs of specificity and sensitivity at fixed thresholds (``ci.thresholds``).
+
+    A sample equal to the threshold is positive, as in :func:`exoniche.biomarkers.cutpoint.cutpoint`.
+    """
+    t = np.asarray(thresholds, dtype=float)
+    sign = 1.0 if r.direction == "<" else -1.0
+    sp, se = [], []
+    for b in _resamples(r, n_boot, seed):
+        se.append((sign * b.cases[None, :] >= sign * t[:, None]).mean(axis=1))
+        sp.append((sign * b.controls[None, :] < sign * t[:, None]).mean(axis=1))
+    a = _quantile_table("threshold", thresholds, np.array(sp), conf_level)
+    c = _quantile_table("threshold", thresholds, np.array(se), conf_level)
+    return a.merge(c, on="threshold", suffixes=("_sp", "_se"))
+
+
 # --------------------------------------------------------------------------------------------- multiclass
 @dataclass
 class MulticlassAUC:
@@ -268,6 +317,6 @@ def power_roc_test(
 
 
 __all__ = [
-    "BinormalROC", "MulticlassAUC", "auprc", "auprc_ci", "coords_at", "multiclass_auc", "obuchowski_var",
-    "power_roc_test", "pr_curve", "smooth_binormal", "var_obuchowski",
+    "BinormalROC", "MulticlassAUC", "auprc", "auprc_ci", "ci_se", "ci_sp", "ci_thresholds", "coords_at",
+    "multiclass_auc", "obuchowski_var", "power_roc_test", "pr_curve", "smooth_binormal", "var_obuchowski",
 ]  # fmt: skip
