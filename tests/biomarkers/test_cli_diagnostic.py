@@ -257,3 +257,15 @@ def test_roc_pr_and_one_sided_test_equal_proc(cli_json):
     assert s100b["auprc_ci_low"] < s100b["auprc"] < s100b["auprc_ci_high"] and s100b["auprc_boot_n"] == 200
     greater = next(t for t in fx["onesided"] if t["paired"] and t["alternative"] == "greater")
     assert res["comparisons"][0]["p"] == pytest.approx(greater["p_value"], abs=1e-12)
+
+
+def test_roc_percent_scale(cli_json):
+    args = ("biomarkers", "roc", ASAH, "--outcome", "outcome", "--positive", "Poor", "--marker", "s100b",
+            "--marker", "ndka")  # fmt: skip
+    plain, pct = cli_json(*args), cli_json(*args, "--percent")
+    fx = json.loads((REF / "fixtures" / "proc_asah.json").read_text())["rocs"]["s100b"]["auto"]
+    assert pct["percent"] is True
+    assert pct["markers"][0]["auc"] == pytest.approx(100 * fx["auc"], abs=1e-9)
+    assert pct["markers"][0]["var_delong"] == pytest.approx(1e4 * fx["var_delong"], abs=1e-9)
+    assert pct["comparisons"][0]["diff"] == pytest.approx(100 * plain["comparisons"][0]["diff"], abs=1e-9)
+    assert pct["comparisons"][0]["p"] == plain["comparisons"][0]["p"]

@@ -91,6 +91,9 @@ def roc_command(
     partial_correct: bool = typer.Option(
         False, "--partial-correct", help="McClish-standardised partial AUC."
     ),
+    percent: bool = typer.Option(
+        False, "--percent", help="Report AUCs, CIs and differences in percent (pROC's percent = TRUE)."
+    ),
     pr: bool = typer.Option(
         False, "--pr", help="Also the precision-recall curve and AUPRC with a stratified bootstrap CI."
     ),
@@ -159,6 +162,8 @@ def roc_command(
             rec["auprc_boot_n"], rec["prevalence"] = n_pr, r.n_cases / (r.n_cases + r.n_controls)
         records.append(rec)
     result = {"outcome": outcome, "markers": records, "comparisons": [c.to_dict() for c in comparisons]}
+    if percent:
+        _to_percent(result)
     written = []
     if plot or out:
         ax = plot_rocs(rocs)
@@ -216,6 +221,21 @@ def roc_command(
         console.print(table)
     for p in written:
         console.print(f"wrote {p}")
+
+
+_PERCENT_KEYS = ("auc", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "partial_auc", "auprc", "auprc_ci_low",
+                 "auprc_ci_high", "prevalence", "diff", "diff_ci_low", "diff_ci_high")  # fmt: skip
+
+
+def _to_percent(result: dict) -> None:
+    """pROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
+    for rec in [*result["markers"], *result["comparisons"]]:
+        for k in _PERCENT_KEYS:
+            if rec.get(k) is not None:
+                rec[k] = 100 * rec[k]
+        if rec.get("var_delong") is not None:
+            rec["var_delong"] = 1e4 * rec["var_delong"]
+    result["percent"] = True
 
 
 def cutpoint_command(
