@@ -167,3 +167,27 @@ def test_bootstrap_ci_se_sp_thresholds_agree_with_proc_within_monte_carlo_error(
     # the medians sit on the point estimates
     point = coords_at(r, "specificity", ref["se"]["specificities"])["sensitivity"]
     np.testing.assert_allclose(se["median"], point, atol=0.05)
+
+
+@pytest.mark.parametrize("item", FX["power_two_roc"], ids=lambda i: i["call"])
+def test_power_two_roc_curves_equals_proc(item):
+    from exoniche.biomarkers.roc_extra import power_roc_test_two
+
+    call = item["call"]
+    other = _roc("wfns") if "wfns" in call else _roc("ndka")
+    kw = {"alternative": "one.sided" if "one.sided" in call else "two.sided"}
+    if "power=0.9" in call:
+        kw["power"] = 0.9
+    if "sig.level=NULL" in call:
+        kw |= {"power": 0.8, "sig_level": None}
+    got = power_roc_test_two(_roc("s100b"), other, **kw)
+    for k in ("ncases", "ncontrols", "sig_level", "power"):
+        assert got[k] == pytest.approx(item[k], abs=1e-9), k
+
+
+def test_power_two_roc_curves_needs_paired_curves():
+    from exoniche.biomarkers.roc_extra import power_roc_test_two
+
+    other = roc(Y[:50], ASAH["ndka"].to_numpy()[:50])
+    with pytest.raises(DataError, match="paired"):
+        power_roc_test_two(_roc("s100b"), other)

@@ -292,6 +292,15 @@ write_fixture(list(
                         pairs = A(names(mc_mv$rocs)), pair_auc = mc_mv_pairs)
   ),
   power_one_roc = power,
+  power_two_roc = lapply(list(
+      list(call = "s100b vs ndka, power", res = power.roc.test(rs100, rndka)),
+      list(call = "s100b vs ndka, power=0.9", res = power.roc.test(rs100, rndka, power = 0.9)),
+      list(call = "s100b vs ndka, power=0.8, sig.level=NULL", res = power.roc.test(rs100, rndka, power = 0.8,
+                                                                                  sig.level = NULL)),
+      list(call = "s100b vs wfns, power=0.9, one.sided", res = power.roc.test(rs100, rwfns, power = 0.9,
+                                                                            alternative = "one.sided"))),
+    function(p) list(call = p$call, ncases = p$res$ncases, ncontrols = p$res$ncontrols,
+                     sig_level = p$res$sig.level, power = p$res$power)),
   ## bootstrap CIs: pROC's RNG cannot be reproduced in Python; tests compare within Monte Carlo error
   ci_boot = local({
     set.seed(20240507)

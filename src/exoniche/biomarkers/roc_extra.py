@@ -316,7 +316,53 @@ def power_roc_test(
     }
 
 
+def power_roc_test_two(
+    r1: ROC,
+    r2: ROC,
+    power: float | None = None,
+    sig_level: float | None = 0.05,
+    kappa: float | None = None,
+    alternative: str = "two.sided",
+) -> dict:
+    """Power, significance or sample size to detect AUC1 - AUC2 of two paired curves (``power.roc.test``).
+
+    As pROC with its default ``method = "delong"``: the DeLong variances and covariance of the observed curves,
+    scaled to one case, give v0 = 2 (V1 - C) under H0 and va = V1 + V2 - 2C under H1. ``power=None`` solves
+    the power at the observed size; ``sig_level=None`` the level; both given: the number of cases (and
+    ``kappa`` controls per case, default the observed ratio).
+    """
+    from exoniche.biomarkers.roc import _same_subjects, delong_cov
+
+    if alternative not in ("two.sided", "one.sided"):
+        raise DataError(f"alternative: unknown value {alternative!r}; allowed: one.sided, two.sided")
+    if not _same_subjects(r1, r2):
+        raise DataError("power for two ROC curves: the curves must be paired (same subjects)")
+    cov = delong_cov(np.vstack([r1.v10, r2.v10]), np.vstack([r1.v01, r2.v01])) * r1.n_cases
+    v0 = 2 * cov[0, 0] - 2 * cov[0, 1]
+    va = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
+    delta = r1.auc - r2.auc
+    ncases, ncontrols = float(r1.n_cases), float(r1.n_controls)
+    kappa = ncontrols / ncases if kappa is None else kappa
+    sig = None if sig_level is None else (sig_level / 2 if alternative == "two.sided" else sig_level)
+    if power is None:
+        if sig is None:
+            raise DataError("power for two ROC curves: give sig_level or power")
+        zb = (np.sqrt(ncases * delta**2) - stats.norm.ppf(1 - sig) * np.sqrt(v0)) / np.sqrt(va)
+        power = float(stats.norm.cdf(zb))
+    elif sig is None:
+        za = (np.sqrt(ncases * delta**2) - stats.norm.ppf(power) * np.sqrt(va)) / np.sqrt(v0)
+        sig = float(stats.norm.sf(za))
+    else:
+        za, zb = stats.norm.ppf(1 - sig), stats.norm.ppf(power)
+        ncases = float((za * np.sqrt(v0) + zb * np.sqrt(va)) ** 2 / delta**2)
+        ncontrols = kappa * ncases
+    return {"ncases": ncases, "ncontrols": ncontrols, "sig_level": sig * 2 if alternative == "two.sided" else sig,
+            "power": power, "auc_difference": delta, "alternative": alternative,
+            "method": "Two ROC curves power calculation (Obuchowski, DeLong variances)"}  # fmt: skip
+
+
 __all__ = [
     "BinormalROC", "MulticlassAUC", "auprc", "auprc_ci", "ci_se", "ci_sp", "ci_thresholds", "coords_at",
-    "multiclass_auc", "obuchowski_var", "power_roc_test", "pr_curve", "smooth_binormal", "var_obuchowski",
+    "multiclass_auc", "obuchowski_var", "power_roc_test", "power_roc_test_two", "pr_curve", "smooth_binormal",
+    "var_obuchowski",
 ]  # fmt: skip
