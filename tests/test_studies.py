@@ -64,6 +64,11 @@ def test_biomarkers_study_answers_open_question_4(cli_json, tmp_path):
     assert rows["ctc_per_7_5ml"]["AUC at CV 0 %"] == rows["ctc_per_7_5ml"]["AUC at CV 50 %"]
     assert doc["best_panel"]["cv_auc"] > top["AUC metastasis"] - 0.05
     assert doc["site"]["multiclass_auc"] > 0.7 and len(doc["site"]["sites"]) >= 2
+    th = doc["therapy"]
+    assert 0 < th["n_responders"] < th["n_patients"] and th["best_predictor"] in ("pre-treatment level",
+                                                                                 "4-week fold change")
+    best = max(max(r["AUC response (pre-treatment)"], r["AUC response (4-week fold change)"]) for r in doc["table"])
+    assert th["auc"] == best
     # narrower CIs need more cases: n scales as 1 / half-width^2
     one = [r for r in doc["sample_size"] if r["controls per case"] == "1:1"]
     assert [r["cases"] for r in one] == sorted((r["cases"] for r in one), reverse=True)

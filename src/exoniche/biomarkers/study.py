@@ -17,7 +17,8 @@ the CV levels differ only in assay noise. Read-outs:
   and for 90 % power against AUC 0.5.
 
 The only code that knows the whole-body model's names is :func:`_simulate` (scenario) and the marker list.
-Therapy response is not part of this study yet.
+Therapy response: a second cohort gets anti-PD-1 from day 28; each marker's pre-treatment level and its
+4-week fold change are scored against the cohort engine's RECIST response of the primary.
 """
 
 from __future__ import annotations
@@ -44,18 +45,28 @@ DRAW_DAYS = (0.0, 56.0, 112.0, 168.0)
 HALF_WIDTHS = (0.025, 0.05, 0.075, 0.1)
 MARKERS = ("pdl1", "itgb4", "itgav", "mif", "mir21", "mir105", "mir25", "exo_per_ml", "ctc_per_7_5ml")
 SITE_MARKERS = ("itgb4", "itgav", "mif")
+THERAPY_DAY, THERAPY_DAYS = 28.0, 168.0
 NOISE_REPLICATES = 20  # analytical-noise draws averaged per CV level
 
 
 # --------------------------------------------------------------------------------------------- coupling
-def _simulate(patients: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The virtual cohort: (long measurements without analytical error, outcomes). Model names live here."""
+def _simulate(patients: int, seed: int, therapy: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The virtual cohort: (long measurements without analytical error, outcomes). Model names live here.
+
+    ``therapy``: anti-PD-1 from day ``THERAPY_DAY`` for ``THERAPY_DAYS`` days, draws at 0, the start and 4 weeks
+    on (the cohort engine's ``responder`` = RECIST partial response of the primary).
+    """
     from exoniche.experiments.cohort import parse_cohort
+    from exoniche.experiments.interventions import Intervention
     from exoniche.experiments.setup import Experiment
     from exoniche.observe import CohortJob, parse_observe
     from exoniche.observe.virtual import simulate_chunk
 
-    exp = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=1.0, duration_days=DAYS)
+    if therapy:
+        exp = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=1.0, duration_days=THERAPY_DAYS,
+                         interventions=[Intervention("anti_pd1", start_day=THERAPY_DAY)])  # fmt: skip
+    else:
+        exp = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=1.0, duration_days=DAYS)
     raw = {
         "size": patients, "seed": seed,
         "tumours": {"4175-LuT": 0.5, "B16-F10": 0.3, "BxPC-3-LiT": 0.2},
@@ -68,6 +79,8 @@ def _simulate(patients: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
         "correlations": [{"parameters": ["tumour_initial_g", "cargo_tum_pdl1"], "rho": 0.3}],
         "observe": {"every_days": 28, "markers": list(MARKERS), "analytical_cv": dict.fromkeys(MARKERS, 0.0)},
     }  # fmt: skip
+    if therapy:
+        raw["observe"] = {"times_days": [0.0, THERAPY_DAY, THERAPY_DAY + 28.0], "markers": list(MARKERS)}
     cohort = parse_cohort(raw, "<study biomarkers>", default_seed=seed, parameter_names=set(exp.parameters()))
     job = CohortJob(exp, cohort, parse_observe(cohort.observe, "<study biomarkers>"))
     return simulate_chunk(job, 0, patients)
@@ -114,6 +127,17 @@ def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED)
         row |= {f"AUC at CV {int(cv * 100)} %": a for cv, a in zip(CVS, by_cv, strict=True)}
         row |= {f"AUC draw day {int(d)}": a for d, a in zip(DRAW_DAYS, by_day, strict=True)}
         rows.append(row)
+    # therapy response: anti-PD-1 from day 28; pre-treatment level and 4-week fold change per marker
+    tmeas, tout = _simulate(patients, seed + 7, therapy=True)
+    tout = tout.set_index("patient").sort_index()
+    ry = tout["responder"].to_numpy(dtype=bool)
+    tw = {d: tmeas[tmeas["time"] == d].pivot(index="patient", columns="marker", values="value").loc[tout.index]
+          for d in (THERAPY_DAY, THERAPY_DAY + 28.0)}  # fmt: skip
+    for row in rows:
+        m = row["marker"]
+        pre, on = tw[THERAPY_DAY][m].to_numpy(), tw[THERAPY_DAY + 28.0][m].to_numpy()
+        row["AUC response (pre-treatment)"] = roc(ry, pre).auc
+        row["AUC response (4-week fold change)"] = roc(ry, on / pre).auc
     table = pd.DataFrame(rows).sort_values("AUC metastasis", ascending=False, kind="stable").reset_index(drop=True)
     # best panel: logistic combinations of log10 markers, 5x repeated 5-fold CV
     logs = np.log10(base[list(MARKERS)].clip(lower=1e-30))
@@ -137,8 +161,14 @@ def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED)
             size_rows.append({"controls per case": k_name, "CI half-width": w, "cases": math.ceil(n),
                               "controls": math.ceil(k * n)})  # fmt: skip
     power = power_roc_test(auc=float(top["AUC metastasis"]), power=0.9, kappa=1.0)
+    rcols = ["AUC response (pre-treatment)", "AUC response (4-week fold change)"]
+    ri, rj = np.unravel_index(int(np.argmax(table[rcols].to_numpy())), (len(table), 2))
+    resp, resp_kind = table.iloc[int(ri)], ("pre-treatment level", "4-week fold change")[int(rj)]
+    pdl1_row = table.set_index("marker").loc["pdl1"]
     extra = {
         "n_patients": int(y.size), "n_metastasis": int(y.sum()),
+        "therapy": {"n_patients": int(ry.size), "n_responders": int(ry.sum()), "start_day": THERAPY_DAY,
+                    "best_marker": resp["marker"], "best_predictor": resp_kind, "auc": float(resp[rcols[rj]])},
         "best_panel": {"panel": best["panel"], "cv_auc": float(best["cv_auc"]), "oof_auc": float(best["oof_auc"]),
                        "oof_ci_low": float(best["oof_ci_low"]), "oof_ci_high": float(best["oof_ci_high"])},
         "site": {"sites": org.sites, "counts": {s: int(counts[s]) for s in org.sites},
@@ -163,7 +193,10 @@ def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED)
         f"{int(CVS[-1] * 100)} % lowers {top['marker']}'s AUC to {cv50:.3f}. Later draws score higher (on day "
         f"{int(DRAW_DAYS[-1])}: {late_best['marker']} {late_best[late_col]:.3f}, {top['marker']} "
         f"{top[late_col]:.3f}) because the levels then reflect tumour growth and metastases already seeded: a "
-        "late draw detects rather than predicts. A validation study needs about "
+        f"late draw detects rather than predicts. Under anti-PD-1 from day {THERAPY_DAY:g} ({int(ry.sum())} of "
+        f"{ry.size} respond) the best predictor of response is the {resp_kind} of {resp['marker']} (AUC "
+        f"{resp[rcols[rj]]:.3f}; PD-L1: pre-treatment {pdl1_row[rcols[0]]:.3f}, fold change "
+        f"{pdl1_row[rcols[1]]:.3f}). A validation study needs about "
         f"{need['cases']} cases and as many controls for a 95 % CI of ±0.05 around AUC "
         f"{top['AUC metastasis']:.2f} (and {extra['power_90']['cases']} of each for 90 % power against 0.5). "
         "The virtual cohort's biology is the model's; the reliability numbers are what such a model implies, "
@@ -178,7 +211,8 @@ def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED)
               "day 365, DeLong CI; direction by pROC's rule. CV columns: the same draws with analytical error of "
               f"that CV instead (mean AUC over {NOISE_REPLICATES} noise draws; CTC counts keep their counting "
               "noise only). Draw-day columns: the level measured at that day. Sample size: Obuchowski variance of "
-              "the best marker's AUC, normal CI.",
+              "the best marker's AUC, normal CI. Response columns: a second cohort on anti-PD-1 from day 28 (RECIST "
+              "partial response of the primary by day 168); direction by pROC's rule per column.",
         extra=extra,
     )  # fmt: skip
 
