@@ -1,4 +1,4 @@
-"""The four built-in studies answer their question with a figure and a table, and their answers hold."""
+"""The built-in studies answer their question with a figure and a table, and their answers hold."""
 
 from __future__ import annotations
 
@@ -50,3 +50,27 @@ def test_schedules_trial_ranks_therapies(cli_json, tmp_path):
 def test_unknown_study_exits_2(cli):
     code, out, err = cli("study", "sourcez")
     assert code == 2 and 'did you mean "sources"' in err
+
+
+def test_biomarkers_study_answers_open_question_4(cli_json, tmp_path):
+    doc = _run(cli_json, tmp_path, "biomarkers")
+    rows = {r["marker"]: r for r in doc["table"]}
+    top = doc["table"][0]
+    assert top["AUC metastasis"] == max(r["AUC metastasis"] for r in doc["table"])
+    assert top["CI low"] < top["AUC metastasis"] < top["CI high"]
+    # assay noise can only cost discrimination: the top marker's AUC falls from CV 0 % to 50 %
+    assert top["AUC at CV 50 %"] < top["AUC at CV 0 %"] - 0.01
+    # a CTC count has no analytical CV in the assay model: its AUC does not move with the CV
+    assert rows["ctc_per_7_5ml"]["AUC at CV 0 %"] == rows["ctc_per_7_5ml"]["AUC at CV 50 %"]
+    assert doc["best_panel"]["cv_auc"] > top["AUC metastasis"] - 0.05
+    assert doc["site"]["multiclass_auc"] > 0.7 and len(doc["site"]["sites"]) >= 2
+    th = doc["therapy"]
+    assert 0 < th["n_responders"] < th["n_patients"] and th["best_predictor"] in ("pre-treatment level",
+                                                                                 "4-week fold change")
+    best = max(max(r["AUC response (pre-treatment)"], r["AUC response (4-week fold change)"]) for r in doc["table"])
+    assert th["auc"] == best
+    # narrower CIs need more cases: n scales as 1 / half-width^2
+    one = [r for r in doc["sample_size"] if r["controls per case"] == "1:1"]
+    assert [r["cases"] for r in one] == sorted((r["cases"] for r in one), reverse=True)
+    ratio = (one[-1]["CI half-width"] / one[0]["CI half-width"]) ** 2
+    assert one[0]["cases"] / one[-1]["cases"] == pytest.approx(ratio, rel=0.05)

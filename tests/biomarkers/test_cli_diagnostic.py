@@ -65,6 +65,13 @@ CORPUS = [
     ("valid.csv", "cutpoint", (*ROC_ARGS, "--method", "best"), ["cut-point method", "'best'"]),
     ("valid.csv", "panel", (*ROC_ARGS, "--max-size", "5"), ["max-size", "between 1 and"]),
     ("valid.csv", "panel", (*ROC_ARGS, "--folds", "7", "--max-size", "1"), ["7-fold", "at least 7 cases"]),
+    ("valid.csv", "roc", (*ROC_ARGS, "--alternative", "bigger"), ["alternative", "'bigger'", "greater"]),
+    ("valid.csv", "panel", (*ROC_ARGS, "--method", "combiroc"), ["--signal-threshold"]),
+    ("valid.csv", "panel", (*ROC_ARGS, "--method", "combiroc", "--signal-threshold", "1e9"),
+     ["signal-threshold", "every marker is negative"]),
+    ("valid.csv", "panel", (*ROC_ARGS, "--method", "combiroc", "--signal-threshold", "1", "--min-sp", "150"),
+     ["min-sp", "[0, 100]"]),
+    ("valid.csv", "panel", (*ROC_ARGS, "--method", "panelomix", "--min-sp", "95"), ["min-sp", "fraction"]),
     ("long_duplicate_visit.csv", "response", LONG_ARGS, ["duplicated id", "patient='B'", "time=6", "rows 5, 6"]),
     ("long_missing_visit.csv", "response", LONG_ARGS, ["without an on-treatment value", "'pdl1'", "B"]),
     ("long_missing_visit.csv", "response", (*LONG_ARGS[:4], "--marker", "pd-l1", *LONG_ARGS[6:]),
@@ -214,3 +221,51 @@ def test_tables_print_without_json(cli):
     code, out, _ = cli("biomarkers", "cutpoint", ASAH, "--outcome", "outcome", "--positive", "Poor",
                        "--marker", "s100b")  # fmt: skip
     assert code == 0 and "26 / 14 / 15 / 58" in out
+
+
+def test_panel_combiroc_json_equals_combiroc(cli_json):
+    fx = json.loads((REF / "fixtures" / "combiroc_demo.json").read_text())
+    case = fx["cases"][0]
+    res = cli_json(
+        "biomarkers", "panel", REF / "data" / "combiroc_demo.csv", "--method", "combiroc", "--outcome", "Class",
+        "--positive", "A", "--id", "Patient.ID", "--signal-threshold", "450", "--min-positive", "1",
+        "--min-se", "40", "--min-sp", "80",
+    )  # fmt: skip
+    combos = res["combinations"]
+    assert [c["combination"] for c in combos] == case["ranked_all"]["markers"]
+    assert [c["combination"] for c in combos if c["meets_min"]] == case["ranked_combs"]["markers"]
+    assert [c["youden"] for c in combos] == pytest.approx(case["ranked_all"]["youden"], abs=1e-9)
+
+
+def test_panel_panelomix_json(cli_json):
+    res = cli_json(
+        "biomarkers", "panel", REF / "data" / "combiroc_demo.csv", "--method", "panelomix", "--outcome", "Class",
+        "--positive", "A", "--id", "Patient.ID", "--max-size", "2", "--min-sp", "0.9", "--folds", "4",
+    )  # fmt: skip
+    assert res["apparent"]["sp"] >= 0.9 and 1 <= res["rule"]["k"] <= len(res["rule"]["markers"]) <= 2
+    assert len(res["fold_rules"]) == 4
+
+
+def test_roc_pr_and_one_sided_test_equal_proc(cli_json):
+    fx = json.loads((REF / "fixtures" / "proc_extra.json").read_text())
+    res = cli_json(
+        "biomarkers", "roc", ASAH, "--outcome", "outcome", "--positive", "Poor", "--marker", "s100b",
+        "--marker", "ndka", "--pr", "--bootstrap", "200", "--alternative", "greater",
+    )  # fmt: skip
+    s100b = res["markers"][0]
+    assert s100b["auprc"] == pytest.approx(fx["pr"]["s100b"]["auprc_trapezoid"], abs=1e-12)
+    assert s100b["auprc_ci_low"] < s100b["auprc"] < s100b["auprc_ci_high"] and s100b["auprc_boot_n"] == 200
+    greater = next(t for t in fx["onesided"] if t["paired"] and t["alternative"] == "greater")
+    assert res["comparisons"][0]["p"] == pytest.approx(greater["p_value"], abs=1e-12)
+
+
+def test_roc_percent_scale(cli_json):
+    args = ("biomarkers", "roc", ASAH, "--outcome", "outcome", "--positive", "Poor", "--marker", "s100b",
+            "--marker", "ndka")  # fmt: skip
+    plain, pct = cli_json(*args), cli_json(*args, "--percent")
+    fx = json.loads((REF / "fixtures" / "proc_asah.json").read_text())["rocs"]["s100b"]["auto"]
+    assert pct["percent"] is True
+    assert pct["markers"][0]["auc"] == pytest.approx(100 * fx["auc"], abs=1e-9)
+    assert pct["markers"][0]["var_delong"] == pytest.approx(1e4 * fx["var_delong"], abs=1e-9)
+    assert pct["comparisons"][0]["diff"] == pytest.approx(100 * plain["comparisons"][0]["diff"], abs=1e-9)
+    assert pct["comparisons"][0]["p"] == plain["comparisons"][0]["p"]

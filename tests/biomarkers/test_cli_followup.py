@@ -154,6 +154,14 @@ MALFORMED = [
         ["monitor", "--patient", "P1", "--within-cv", "0.1"],
         ["duplicated", "rows 3, 4"],
     ),
+    ("cr_negative_code.csv", ["survival", "--time", "time", "--event", "event", "--competing"],
+     ["'event'", "-1", "row 4", "0 (censored), 1 (event of interest)"]),
+    ("cr_fractional_code.csv", ["survival", "--time", "time", "--event", "event", "--competing"],
+     ["'event'", "1.5", "row 4"]),
+    ("cr_code_gap.csv", ["survival", "--time", "time", "--event", "event", "--competing"],
+     ["'event'", "without gaps", "[2]"]),
+    ("surv_single_group.csv", ["survival", "--time", "time", "--event", "event", "--competing", "--group", "group"],
+     ["'group'", "single level"]),
     (
         "mon_missing_value_column.csv",
         ["monitor", "--patient", "P1", "--within-cv", "0.1"],
@@ -173,6 +181,27 @@ def test_malformed_followup_inputs_exit_2_naming_the_problem(cli, name, args, ne
         assert needle in flat, (needle, flat)
 
 
+def test_survival_competing_json_keys_and_cmprsk_values(cli_json, tmp_path):
+    fx = json.loads((REF / "fixtures" / "cmprsk_competing.json").read_text())
+    res = cli_json(
+        "biomarkers", "survival", REF / "data" / "competing.csv", "--time", "time", "--event", "event",
+        "--competing", "--group", "group", "--covariate", "x1", "--at", "5,10,20,30.5,45",
+        "--out", tmp_path / "cr",
+    )  # fmt: skip
+    assert {"cif", "gray", "finegray"} <= set(res)
+    assert set(res["cif"][0]) == {"group", "cause", "time", "estimate", "variance"}
+    assert set(res["gray"][0]) == {"cause", "stat", "p", "df"}
+    assert set(res["finegray"][0]) >= {"covariate", "coef", "se", "z", "p"}
+    tp = fx["timepoints_group"]
+    row = tp["rows"].index("B 1")
+    b1 = [r for r in res["cif"] if r["group"] == "B" and r["cause"] == 1]
+    assert [r["time"] for r in b1] == tp["times"]
+    assert [r["estimate"] for r in b1] == pytest.approx([v for v in tp["est"][row]], abs=1e-9)
+    gray = fx["cuminc_group"]["tests"]
+    assert [g["stat"] for g in res["gray"]] == pytest.approx(gray["stat"], abs=1e-7)
+    assert (tmp_path / "cr" / "cif_stacked.png").stat().st_size > 5000
+
+
 def test_every_malformed_file_is_tested():
     assert {p.name for p in BAD.iterdir()} == {m[0] for m in MALFORMED}
 
@@ -184,3 +213,10 @@ def test_bad_options_exit_2(cli):
     assert code == 2 and "--within-cv" in err
     code, _, err = cli("biomarkers", "survival", LUNG, "--time", "tme", "--event", "status")
     assert code == 2 and "'tme'" in err
+
+
+def test_survival_strata_matches_coxph_strata(cli_json):
+    ref = json.loads((REF / "fixtures" / "surv_strata.json").read_text())["lung_efron"]
+    res = cli_json(*LUNG_ARGS, "--covariate", "age", "--covariate", "ph.ecog", "--strata", "sex", "--missing", "drop")
+    assert [c["coef"] for c in res["cox"]] == pytest.approx(ref["coef"], abs=1e-9)
+    assert res["cox_model"]["strata"] == "sex" and res["ph_test"] is None

@@ -96,3 +96,32 @@ def test_errors_and_stard_table(asah):
     assert table.loc[0, "TP / FP / FN / TN"] == "26 / 14 / 15 / 58"
     assert table.loc[0, "sensitivity"] == "0.634 (0.469–0.779)"
     assert "Youden" in table.loc[0, "how chosen"]
+
+
+def _coords_cases():
+    fx = json.loads((REF / "fixtures" / "proc_coords_ties.json").read_text())
+    return [pytest.param(c, id=f"{c['marker']}{c['direction_arg']}") for c in fx["coords"]]
+
+
+@pytest.mark.parametrize("ref", _coords_cases())
+def test_fixed_threshold_ties_count_as_positive_like_proc(ref):
+    """pROC's coords(input='threshold'): a sample equal to the threshold is positive (>= for '<')."""
+    df = pd.read_csv(REF / ref["file"])
+    case = ref["levels"][1]
+    y = (df["outcome"].astype(str) == str(case)).to_numpy()
+    r = roc(y, df[ref["marker"]].to_numpy(dtype=float), direction=ref["direction_arg"], name=ref["marker"])
+    assert r.direction == ref["direction"]
+    for i, t in enumerate(ref["threshold"]):
+        c = cutpoint(r, threshold=t)
+        # pROC stores the counts as se * n_cases etc. (doubles within 1e-12 of the integers)
+        want = tuple(round(ref[k][i]) for k in ("tp", "fp", "fn", "tn"))
+        assert (c.tp, c.fp, c.fn, c.tn) == want
+        assert c.tp / c.n_cases == pytest.approx(ref["sensitivity"][i], abs=1e-12)
+        assert c.tn / c.n_controls == pytest.approx(ref["specificity"][i], abs=1e-12)
+
+
+def test_issue_example_s100b_at_005():
+    df = pd.read_csv(REF / "data" / "asah.csv")
+    c = cutpoint(roc(df["outcome"] == "Poor", df["s100b"].to_numpy(), name="s100b"), threshold=0.05)
+    assert c.tn == 5 and c.tn / c.n_controls == pytest.approx(5 / 72)
+    assert c.to_dict()["positive_if"] == "s100b >= 0.05"

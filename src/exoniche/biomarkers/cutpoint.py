@@ -51,7 +51,9 @@ def _div(a: float, b: float) -> float:
 class Cutpoint:
     """A threshold and its 2x2 table against the reference standard.
 
-    Positive call: score > threshold for direction ``"<"`` (cases higher), score < threshold for ``">"``.
+    Positive call as pROC's ``coords(roc, x, input="threshold")``: score >= threshold for direction ``"<"``
+    (cases higher), score <= threshold for ``">"``. A sample equal to the threshold is positive. (Curve
+    thresholds are midpoints between distinct values, so ties arise only with a user-given threshold.)
     """
 
     marker: str
@@ -117,7 +119,7 @@ class Cutpoint:
             "how_chosen": self.how_chosen,
             "threshold": self.threshold,
             "direction": self.direction,
-            "positive_if": f"{self.marker} {'>' if self.direction == '<' else '<'} {self.threshold:.6g}",
+            "positive_if": f"{self.marker} {'>=' if self.direction == '<' else '<='} {self.threshold:.6g}",
             "tied_thresholds": self.tied_thresholds,
             "n_cases": self.n_cases,
             "n_controls": self.n_controls,
@@ -190,8 +192,9 @@ def cutpoint(r: ROC, method: str = "youden", threshold: float | None = None) -> 
         chosen = float(thr[idx[0]])
         ties = [float(t) for t in thr[idx[1:]]]
         method = kind if bound is None else f"{kind}{bound:g}"
-    positive_cases = r.cases > chosen if r.direction == "<" else r.cases < chosen
-    positive_controls = r.controls > chosen if r.direction == "<" else r.controls < chosen
+    # pROC counts a sample equal to the threshold as positive (>= for '<', <= for '>')
+    positive_cases = r.cases >= chosen if r.direction == "<" else r.cases <= chosen
+    positive_controls = r.controls >= chosen if r.direction == "<" else r.controls <= chosen
     tp, fp = int(positive_cases.sum()), int(positive_controls.sum())
     return Cutpoint(
         r.name, chosen, r.direction, method if threshold is None else "threshold", how,
@@ -214,7 +217,7 @@ def stard_table(cuts: list[Cutpoint]) -> pd.DataFrame:
         rows.append(
             {
                 "marker": c.marker,
-                "cut-point": f"{'>' if c.direction == '<' else '<'} {c.threshold:.4g}",
+                "cut-point": f"{'>=' if c.direction == '<' else '<='} {c.threshold:.4g}",
                 "how chosen": c.how_chosen,
                 "cases / controls": f"{c.n_cases} / {c.n_controls}",
                 "TP / FP / FN / TN": f"{c.tp} / {c.fp} / {c.fn} / {c.tn}",

@@ -380,14 +380,30 @@ def _same_subjects(r1: ROC, r2: ROC) -> bool:
     )
 
 
-def roc_test(r1: ROC, r2: ROC, paired: bool | None = None, conf_level: float = 0.95) -> ROCTest:
+def _p_value(stat: float, alternative: str, df: float | None = None) -> float:
+    """pROC's p-value: two-sided, 'greater' (AUC1 > AUC2) or 'less', normal or Student's t."""
+    dist = stats.norm if df is None else stats.t(df)
+    if alternative == "two.sided":
+        return float(2 * dist.sf(abs(stat)))
+    return float(dist.sf(stat) if alternative == "greater" else dist.cdf(stat))
+
+
+ALTERNATIVES = ("two.sided", "less", "greater")
+
+
+def roc_test(
+    r1: ROC, r2: ROC, paired: bool | None = None, conf_level: float = 0.95, alternative: str = "two.sided"
+) -> ROCTest:
     """Compare two AUCs with DeLong's test.
 
     Paired (same subjects, two markers): Z = (A1 - A2) / sqrt(V1 + V2 - 2 Cov), with the CI of the difference.
     Unpaired (independent samples): D = (A1 - A2) / sqrt(V1 + V2) against Student's t with Welch-type df
     (``(V1+V2)^2 / (V1^2/(N1-1) + V2^2/(N2-1))``), as pROC; pROC gives no CI there, we give the normal one.
     ``paired=None`` decides as pROC: paired when both curves come from the same outcome vector.
+    ``alternative``: ``"two.sided"``, ``"greater"`` (H1: AUC1 > AUC2) or ``"less"``, as pROC.
     """
+    if alternative not in ALTERNATIVES:
+        raise DataError(f"alternative: unknown value {alternative!r}; allowed: {', '.join(ALTERNATIVES)}")
     if paired is None:
         paired = _same_subjects(r1, r2)
     if paired and not _same_subjects(r1, r2):
@@ -404,7 +420,7 @@ def roc_test(r1: ROC, r2: ROC, paired: bool | None = None, conf_level: float = 0
         var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]
         se = float(np.sqrt(var)) if var > 0 else 0.0
         z = diff / se if se > 0 else (0.0 if diff == 0 else np.copysign(np.inf, diff))
-        p = float(2 * stats.norm.sf(abs(z)))
+        p = _p_value(float(z), alternative)
         return ROCTest(
             r1.name,
             r2.name,
@@ -421,16 +437,18 @@ def roc_test(r1: ROC, r2: ROC, paired: bool | None = None, conf_level: float = 0
     d = diff / se if se > 0 else 0.0
     n1, n2 = r1.n_cases + r1.n_controls, r2.n_cases + r2.n_controls
     df = (v1 + v2) ** 2 / (v1**2 / (n1 - 1) + v2**2 / (n2 - 1)) if se > 0 else float("nan")
-    p = float(2 * stats.t.sf(abs(d), df)) if se > 0 else 1.0
+    p = _p_value(float(d), alternative, df) if se > 0 else 1.0
     return ROCTest(
         r1.name, r2.name, False, float(d), p, diff, (diff - z_crit * se, diff + z_crit * se), df, warnings
     )
 
 
-def compare_all(rocs: Sequence[ROC], paired: bool | None = None, conf_level: float = 0.95) -> list[ROCTest]:
+def compare_all(
+    rocs: Sequence[ROC], paired: bool | None = None, conf_level: float = 0.95, alternative: str = "two.sided"
+) -> list[ROCTest]:
     """DeLong tests for every pair i < j, in input order."""
     return [
-        roc_test(rocs[i], rocs[j], paired=paired, conf_level=conf_level)
+        roc_test(rocs[i], rocs[j], paired=paired, conf_level=conf_level, alternative=alternative)
         for i in range(len(rocs))
         for j in range(i + 1, len(rocs))
     ]

@@ -439,15 +439,37 @@ def logrank_test(time, event, group) -> LogRankTest:
 class _RiskSets:
     """Sorted data and tie groups of death times, shared by the Cox fit, its tests and cox.zph."""
 
-    def __init__(self, t: np.ndarray, e: np.ndarray, X: np.ndarray):
-        order = np.lexsort((~e, t))  # ascending time, deaths before censorings at the same time
-        self.t, self.e, self.X = t[order], e[order], X[order]
-        self.order = order
-        dt = np.unique(self.t[self.e])
-        self.death_times = dt
-        # index of the first subject at risk at each death time (time >= t): sorted ascending
-        self.risk_start = np.searchsorted(self.t, dt, side="left")
-        self.death_idx = [np.flatnonzero(self.e & (self.t == s)) for s in dt]
+    def __init__(self, t: np.ndarray, e: np.ndarray, X: np.ndarray, strata: np.ndarray | None = None):
+        n = t.size
+        if strata is None:
+            order = np.lexsort((~e, t))  # ascending time, deaths before censorings at the same time
+            self.t, self.e, self.X = t[order], e[order], X[order]
+            self.order = order
+            dt = np.unique(self.t[self.e])
+            self.death_times = dt
+            # index of the first subject at risk at each death time (time >= t): sorted ascending
+            self.risk_start = np.searchsorted(self.t, dt, side="left")
+            self.risk_stop = np.full(dt.size, n)
+            self.death_idx = [np.flatnonzero(self.e & (self.t == s)) for s in dt]
+        else:
+            # strata: sorted by stratum, then time; a risk set is {same stratum, time >= t}
+            _, code = np.unique(np.asarray(strata).astype(str), return_inverse=True)
+            order = np.lexsort((~e, t, code))
+            self.t, self.e, self.X = t[order], e[order], X[order]
+            self.order = order
+            sc = code[order]
+            starts, stops, deaths, idx = [], [], [], []
+            for k in np.unique(sc):
+                lo, hi = np.searchsorted(sc, k, side="left"), np.searchsorted(sc, k, side="right")
+                tt, ee = self.t[lo:hi], self.e[lo:hi]
+                for s_ in np.unique(tt[ee]):
+                    starts.append(lo + int(np.searchsorted(tt, s_, side="left")))
+                    stops.append(hi)
+                    deaths.append(s_)
+                    idx.append(lo + np.flatnonzero(ee & (tt == s_)))
+            self.death_times = np.array(deaths)
+            self.risk_start, self.risk_stop = np.array(starts, dtype=int), np.array(stops, dtype=int)
+            self.death_idx = idx
         self.n_deaths = np.array([len(i) for i in self.death_idx])
 
 
@@ -461,26 +483,30 @@ def _cox_terms(rs: _RiskSets, beta: np.ndarray, efron: bool, Z: np.ndarray | Non
     eta = X @ beta
     w = np.exp(eta)
     p = X.shape[1]
-    # reverse cumulative sums: sums over {time >= t} start at risk_start
-    s0 = np.cumsum(w[::-1])[::-1]
-    s1 = np.cumsum((w[:, None] * X)[::-1], axis=0)[::-1]
-    s2 = np.cumsum((w[:, None, None] * X[:, :, None] * X[:, None, :])[::-1], axis=0)[::-1]
+    # reverse cumulative sums: sums over {time >= t} start at risk_start (and, with strata, stop at the
+    # stratum's end: a zero row is appended so that an unstratified stop at n subtracts exactly 0)
+    s0 = np.r_[np.cumsum(w[::-1])[::-1], 0.0]
+    s1 = np.vstack([np.cumsum((w[:, None] * X)[::-1], axis=0)[::-1], np.zeros((1, p))])
+    s2 = np.concatenate(
+        [np.cumsum((w[:, None, None] * X[:, :, None] * X[:, None, :])[::-1], axis=0)[::-1], np.zeros((1, p, p))]
+    )
     ll, u, imat = 0.0, np.zeros(p), np.zeros((p, p))
     for j, idx in enumerate(rs.death_idx):
-        r = rs.risk_start[j]
+        r, stop = rs.risk_start[j], rs.risk_stop[j]
         d = idx.size
         wd, xd = w[idx], X[idx]
         d0, d1 = wd.sum(), wd @ xd
         d2 = np.einsum("i,ij,ik->jk", wd, xd, xd)
         ll += eta[idx].sum()
         u += xd.sum(axis=0)
+        r0, r1, r2 = s0[r] - s0[stop], s1[r] - s1[stop], s2[r] - s2[stop]
         for k in range(d):
             frac = k / d if efron else 0.0
-            den = s0[r] - frac * d0
-            a = (s1[r] - frac * d1) / den
+            den = r0 - frac * d0
+            a = (r1 - frac * d1) / den
             ll -= np.log(den)
             u -= a
-            imat += (s2[r] - frac * d2) / den - np.outer(a, a)
+            imat += (r2 - frac * d2) / den - np.outer(a, a)
     return ll, u, imat
 
 
@@ -517,7 +543,8 @@ class CoxPH:
             raise DataError(f"ties: unknown value {ties!r}; allowed: breslow, efron")
         self.ties, self.conf_level, self.eps, self.max_iter = ties, conf_level, eps, max_iter
 
-    def fit(self, X, time, event, names: Sequence[str] | None = None) -> CoxPH:
+    def fit(self, X, time, event, names: Sequence[str] | None = None, strata=None) -> CoxPH:
+        """Fit; ``strata`` (one label per row) gives each stratum its own baseline hazard (R's ``strata()``)."""
         if isinstance(X, pd.DataFrame):
             names = list(X.columns) if names is None else list(names)
             X = X.to_numpy(dtype=float)
@@ -538,7 +565,10 @@ class CoxPH:
         self.n, self.n_events = t.size, int(e.sum())
         # centring changes no estimate but keeps exp(eta) well scaled (R centres too)
         self._means = X.mean(axis=0)
-        rs = _RiskSets(t, e, X - self._means)
+        self.strata = None if strata is None else np.asarray(strata).astype(str)
+        if self.strata is not None and self.strata.shape != t.shape:
+            raise DataError(f"strata: {self.strata.size} labels but time has {t.size} rows")
+        rs = _RiskSets(t, e, X - self._means, self.strata)
         efron = self.ties == "efron"
         p = X.shape[1]
         beta = np.zeros(p)
@@ -578,7 +608,10 @@ class CoxPH:
         self._rs, self._imat = rs, imat
         self._time, self._event, self._X = t, e, X
         self.linear_predictor = self.predict_risk(X)
-        self.concordance = concordance(t, e, self.linear_predictor)
+        if self.strata is None:
+            self.concordance = concordance(t, e, self.linear_predictor)
+        else:
+            self.concordance = _stratified_concordance(t, e, self.linear_predictor, self.strata)
         return self
 
     def predict_risk(self, X) -> np.ndarray:
@@ -727,6 +760,23 @@ def concordance(time, event, score) -> Concordance:
     return Concordance(conc, disc, tx, ty, txy, float(c), float(np.sqrt(np.sum(infl**2))))
 
 
+def _stratified_concordance(t, e, score, strata) -> Concordance:
+    """Pairs within strata only (as R's concordance of a stratified fit); counts summed over strata.
+
+    ``std`` is NaN: the combined infinitesimal-jackknife SE is not implemented (the counts and C are).
+    """
+    parts = []
+    for k in np.unique(strata):
+        sel = strata == k
+        if e[sel].any() and sel.sum() > 1:
+            parts.append(concordance(t[sel], e[sel], score[sel]))
+    if not parts:
+        raise DataError("concordance: no comparable pairs within strata")
+    tot = {f: sum(getattr(p, f) for p in parts) for f in ("concordant", "discordant", "tied_x", "tied_y", "tied_xy")}
+    c = (tot["concordant"] + tot["tied_x"] / 2) / (tot["concordant"] + tot["discordant"] + tot["tied_x"])
+    return Concordance(**tot, c=float(c), std=float("nan"))
+
+
 # --------------------------------------------------------------------------------------------------
 # cox.zph
 # --------------------------------------------------------------------------------------------------
@@ -756,6 +806,8 @@ def cox_zph(model: CoxPH) -> PHTest:
     with the 2x2 (per term) or 2p x 2p (global) block of the information matrix.
     """
     rs = model._rs
+    if getattr(model, "strata", None) is not None:
+        raise DataError("cox.zph: the proportional-hazards test is not implemented for stratified models")
     t, e = model._time, model._event
     km = KaplanMeier().fit(t, e)
     # left-continuous KM at each subject's own time (R: findInterval(left.open=TRUE))
@@ -953,7 +1005,8 @@ class SurvivalAnalysis:
                 for n, m in self.cox_univariable.items()
             ]
             out["concordance"] = cox.concordance.to_dict()
-            out["ph_test"] = self.ph_test.to_dict()
+            out["ph_test"] = None if self.ph_test is None else self.ph_test.to_dict()
+            out["cox_model"]["strata"] = getattr(self, "strata_col", None)
             out["td_auc"] = self.td_auc.to_dict(orient="records")
         if self.logrank is not None:
             lr = self.logrank
@@ -994,6 +1047,25 @@ def _complete(df: pd.DataFrame, cols: Sequence[str], src: str, missing: str) -> 
     return keep
 
 
+def followup_rows(df: pd.DataFrame, time: str, event: str, extra: Sequence[str], src: str, missing: str):
+    """(row labels, sub-table, times) of the rows with time, event and ``extra`` present; times >= 0."""
+    from exoniche.biomarkers.data import describe_rows, numeric_column
+
+    base = _complete(df, [time, event, *extra], src, missing)
+    if len(base) == 0:
+        raise DataError(f"{src}: no row has {time!r}, {event!r}" + (f" and {', '.join(map(repr, extra))}" if extra
+                                                                      else ""))  # fmt: skip
+    sub = df.loc[base]
+    t = numeric_column(sub, time, src).to_numpy()
+    neg = np.flatnonzero(t < 0)
+    if neg.size:
+        raise DataError(
+            f"{src}: column {time!r} has negative times at {describe_rows(df, base[neg])}: "
+            f"{t[neg[0]]!r}; follow-up time must be >= 0"
+        )
+    return base, sub, t
+
+
 def analyze_survival(
     df: pd.DataFrame,
     time: str,
@@ -1004,6 +1076,7 @@ def analyze_survival(
     ties: str = "efron",
     missing: str = "error",
     source: str | None = None,
+    strata: str | None = None,
 ) -> SurvivalAnalysis:
     """Run the whole prognostic analysis on a table; see :class:`SurvivalAnalysis`.
 
@@ -1022,8 +1095,11 @@ def analyze_survival(
         Cox linear predictor is computed (default: the quartiles of the event times).
     missing
         ``"error"`` (default) or ``"drop"`` (complete cases per analysis).
+    strata
+        Column whose levels get their own baseline hazard in the Cox models (R's ``+ strata(col)``); the
+        PH test (cox.zph) is then not computed and the C-index counts pairs within strata.
     """
-    from exoniche.biomarkers.data import describe_rows, numeric_column, require_columns
+    from exoniche.biomarkers.data import numeric_column, require_columns
 
     src = source or df.attrs.get("source") or "table"
     if missing not in ("error", "drop"):
@@ -1032,24 +1108,16 @@ def analyze_survival(
     dup = sorted({c for c in covariates if covariates.count(c) > 1})
     if dup:
         raise DataError(f"{src}: covariate {dup[0]!r} is given more than once")
-    require_columns(df, [time, event, *covariates] + ([group] if group else []), src)
+    require_columns(df, [time, event, *covariates] + ([group] if group else []) + ([strata] if strata else []), src)
+    if strata and not covariates:
+        raise DataError("--strata stratifies the Cox model; give at least one --covariate")
     for c in covariates:
         if c in (time, event):
             raise DataError(
                 f"{src}: column {c!r} is both a covariate and the {'time' if c == time else 'event'}"
             )
     where = "row" if df.attrs.get("rows_numbered") else "index"
-    base = _complete(df, [time, event] + ([group] if group else []), src, missing)
-    if len(base) == 0:
-        raise DataError(f"{src}: no row has {time!r}, {event!r}" + (f" and {group!r}" if group else ""))
-    sub = df.loc[base]
-    t = numeric_column(sub, time, src).to_numpy()
-    neg = np.flatnonzero(t < 0)
-    if neg.size:
-        raise DataError(
-            f"{src}: column {time!r} has negative times at {describe_rows(df, base[neg])}: "
-            f"{t[neg[0]]!r}; follow-up time must be >= 0"
-        )
+    base, sub, t = followup_rows(df, time, event, [c for c in (group, strata) if c], src, missing)
     ev_raw = sub[event]
     e = event_indicator(ev_raw.tolist(), event, rows=list(base), where=where)
     codes = {_code_text(v) for v in ev_raw}
@@ -1088,15 +1156,19 @@ def analyze_survival(
         dropped = len(base) - len(keep)
         pos = base.get_indexer(keep)
         X = pd.DataFrame({c: numeric_column(sub.loc[keep], c, src).to_numpy() for c in covariates})
-        cox = CoxPH(ties).fit(X, t[pos], e[pos])
-        ph = cox_zph(cox)
+        st = None if not strata else sub[strata].astype(str).to_numpy()
+        cox = CoxPH(ties).fit(X, t[pos], e[pos], strata=None if st is None else st[pos])
+        ph = cox_zph(cox) if st is None else None
         ev_times = t[pos][e[pos]]
         auc_times = at or [float(q) for q in np.quantile(ev_times, [0.25, 0.5, 0.75])]
         tdauc = time_dependent_auc(t[pos], e[pos], cox.linear_predictor, auc_times)
         for c in covariates:
             uk = _complete(sub, [c], src, "drop")
             up = base.get_indexer(uk)
-            uni[c] = CoxPH(ties).fit(numeric_column(sub.loc[uk], c, src).to_numpy(), t[up], e[up], names=[c])
+            uni[c] = CoxPH(ties).fit(
+                numeric_column(sub.loc[uk], c, src).to_numpy(), t[up], e[up], names=[c],
+                strata=None if st is None else st[up],
+            )  # fmt: skip
     return SurvivalAnalysis(
         source=src,
         time_col=time,
@@ -1115,6 +1187,7 @@ def analyze_survival(
         cox_dropped=dropped,
         ph_test=ph,
         td_auc=tdauc,
+        strata_col=strata,
     )
 
 

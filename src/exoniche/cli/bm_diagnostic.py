@@ -91,6 +91,15 @@ def roc_command(
     partial_correct: bool = typer.Option(
         False, "--partial-correct", help="McClish-standardised partial AUC."
     ),
+    percent: bool = typer.Option(
+        False, "--percent", help="Report AUCs, CIs and differences in percent (pROC's percent = TRUE)."
+    ),
+    pr: bool = typer.Option(
+        False, "--pr", help="Also the precision-recall curve and AUPRC with a stratified bootstrap CI."
+    ),
+    alternative: str = typer.Option(
+        "two.sided", "--alternative", help="DeLong tests: two.sided, greater (AUC a > AUC b) or less."
+    ),
     plot: Path = typer.Option(None, "--plot", help="Write the ROC curve(s) as a PNG."),
     out: Path = typer.Option(None, "--out", help="Folder for roc.png, roc_curves.csv and roc.json."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
@@ -108,7 +117,7 @@ def roc_command(
     if sample is None:
         _, y, X = _load(data, outcome, positive, markers, missing, sheet, id_col)
         rocs = [roc(y, X[m].to_numpy(), direction=direction, name=m) for m in markers]
-        comparisons = compare_all(rocs, paired=True)
+        comparisons = compare_all(rocs, paired=True, alternative=alternative)
     else:
         if len(markers) != 1:
             raise DataError(
@@ -128,7 +137,7 @@ def roc_command(
             )
         if len(rocs) < 2:
             raise DataError(f"{data.name}: column {sample!r} has a single level; --sample needs two or more")
-        comparisons = compare_all(rocs, paired=False)
+        comparisons = compare_all(rocs, paired=False, alternative=alternative)
     records = []
     for r in rocs:
         rec = r.summary()
@@ -144,8 +153,17 @@ def roc_command(
             )
         best = r.coords("youden").iloc[0]
         rec["youden_threshold"] = best["threshold"]
+        if pr:
+            from exoniche.biomarkers.roc_extra import auprc, auprc_ci
+
+            n_pr = bootstrap or 1000
+            rec["auprc"] = auprc(r)
+            rec["auprc_ci_low"], rec["auprc_ci_high"] = auprc_ci(r, n_boot=n_pr, seed=seed)
+            rec["auprc_boot_n"], rec["prevalence"] = n_pr, r.n_cases / (r.n_cases + r.n_controls)
         records.append(rec)
     result = {"outcome": outcome, "markers": records, "comparisons": [c.to_dict() for c in comparisons]}
+    if percent:
+        _to_percent(result)
     written = []
     if plot or out:
         ax = plot_rocs(rocs)
@@ -163,13 +181,20 @@ def roc_command(
             curves.to_csv(out / "roc_curves.csv", index=False)
             (out / "roc.json").write_text(json.dumps(result, indent=2, default=float))
             written += [out / "roc_curves.csv", out / "roc.json"]
+            if pr:
+                from exoniche.biomarkers.roc_extra import pr_curve
+
+                prs = pd.concat([pr_curve(r).assign(marker=r.name) for r in rocs], ignore_index=True)
+                prs.to_csv(out / "pr_curves.csv", index=False)
+                written.append(out / "pr_curves.csv")
     result["files"] = [str(p) for p in written]
     if json_:
         print_json(result)
         return
     table = Table(title=f"ROC: {outcome} (cases {rocs[0].n_cases}, controls {rocs[0].n_controls})")
     for col in ("marker", "direction", "AUC", "95% CI (DeLong)", *(["95% CI (bootstrap)"] if bootstrap else []),
-                *(["partial AUC"] if bounds else []), "cases", "controls"):  # fmt: skip
+                *(["partial AUC"] if bounds else []), *(["AUPRC (95% CI)"] if pr else []),
+                "cases", "controls"):  # fmt: skip
         table.add_column(col)
     for rec in records:
         row = [
@@ -182,6 +207,8 @@ def roc_command(
             row.append(f"{_fmt(rec['boot_ci_low'])}–{_fmt(rec['boot_ci_high'])}")
         if bounds:
             row.append(_fmt(rec["partial_auc"], 4))
+        if pr:
+            row.append(f"{_fmt(rec['auprc'])} ({_fmt(rec['auprc_ci_low'])}–{_fmt(rec['auprc_ci_high'])})")
         table.add_row(*row, str(rec["n_cases"]), str(rec["n_controls"]))
     console.print(table)
     if comparisons:
@@ -194,6 +221,21 @@ def roc_command(
         console.print(table)
     for p in written:
         console.print(f"wrote {p}")
+
+
+_PERCENT_KEYS = ("auc", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "partial_auc", "auprc", "auprc_ci_low",
+                 "auprc_ci_high", "prevalence", "diff", "diff_ci_low", "diff_ci_high")  # fmt: skip
+
+
+def _to_percent(result: dict) -> None:
+    """pROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
+    for rec in [*result["markers"], *result["comparisons"]]:
+        for k in _PERCENT_KEYS:
+            if rec.get(k) is not None:
+                rec[k] = 100 * rec[k]
+        if rec.get("var_delong") is not None:
+            rec["var_delong"] = 1e4 * rec["var_delong"]
+    result["percent"] = True
 
 
 def cutpoint_command(
@@ -248,8 +290,25 @@ def panel_command(
         help="Candidate marker; repeat (default: every numeric column except --outcome/--id).",
     ),
     positive: str = typer.Option(None, "--positive", help=POSITIVE_HELP),
-    max_size: int = typer.Option(3, "--max-size", help="Largest panel size."),
-    method: str = typer.Option("exhaustive", "--method", help="exhaustive or greedy (forward selection)."),
+    max_size: int = typer.Option(
+        None, "--max-size", help="Largest panel size (default 3; combiroc: all markers)."
+    ),
+    method: str = typer.Option(
+        "exhaustive",
+        "--method",
+        help="exhaustive or greedy (logistic, CV AUC); combiroc (shared threshold, >= K positive markers); "
+        "panelomix (per-marker thresholds, max SE at SP >= --min-sp, cross-validated).",
+    ),
+    signal_threshold: float = typer.Option(
+        None, "--signal-threshold", help="combiroc: a marker is positive when its value is >= this."
+    ),
+    min_positive: int = typer.Option(
+        1, "--min-positive", help="combiroc: a combination is positive when >= K of its markers are."
+    ),
+    min_se: float = typer.Option(None, "--min-se", help="combiroc: minimum SE in % for meets_min (default 0)."),
+    min_sp: float = typer.Option(
+        None, "--min-sp", help="combiroc: minimum SP in % (default 0); panelomix: fraction (default 0.95)."
+    ),
     folds: int = typer.Option(5, "--folds", help="Stratified K-fold cross-validation."),
     repeats: int = typer.Option(5, "--repeats", help="Repeats of the K-fold split."),
     seed: int = typer.Option(0, "--seed", help="Seed of the fold split (same seed, same numbers)."),
@@ -261,7 +320,7 @@ def panel_command(
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Marker panels (logistic), ranked by repeated stratified CV AUC, each vs its best single marker."""
+    """Marker panels: logistic (CV AUC, each vs its best single marker) or threshold rules (CombiROC, PanelomiX)."""
     from exoniche.biomarkers.data import outcome_and_markers, read_table
     from exoniche.biomarkers.panel import panels
 
@@ -270,6 +329,12 @@ def panel_command(
     if not markers:
         markers = [c for c in df.columns if c not in (outcome, id_col) and _is_numeric(df[c])]
     y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing, id_col)
+    if method in ("combiroc", "panelomix"):
+        _threshold_panels(
+            y, X, method, signal_threshold, min_positive, max_size, min_se, min_sp, folds, seed, top, json_
+        )
+        return
+    max_size = 3 if max_size is None else max_size
     res = panels(y, X, max_size=max_size, method=method, folds=folds, repeats=repeats, seed=seed)
     written = []
     if plot:
@@ -305,6 +370,49 @@ def panel_command(
         )
     for p in written:
         console.print(f"wrote {p}")
+
+
+def _threshold_panels(y, X, method, signal_threshold, min_positive, max_size, min_se, min_sp, folds, seed, top,
+                      json_) -> None:  # fmt: skip
+    from exoniche.biomarkers.threshold_panel import combiroc, panelomix
+    from exoniche.errors import DataError
+
+    if method == "panelomix":
+        res = panelomix(y, X, max_size=min(3, X.shape[1]) if max_size is None else max_size,
+                        min_sp=0.95 if min_sp is None else min_sp, folds=folds, seed=seed)  # fmt: skip
+        if json_:
+            print_json(res.to_dict())
+            return
+        rule = res.rule.to_dict()
+        console.print(f"[bold]PanelomiX rule[/] (max SE at SP >= {res.min_sp:g}): {rule['positive_if']}")
+        table = Table(title=f"Accuracy (apparent and {res.folds}-fold cross-validated, exact 95% CI)")
+        for col in ("", "SE", "SP", "TP / FP / FN / TN"):
+            table.add_column(col)
+        for name, a in (("apparent", res.apparent), ("cross-validated", res.cross_validated)):
+            table.add_row(name, f"{a['se']:.3f} ({a['se_ci_low']:.3f}–{a['se_ci_high']:.3f})",
+                          f"{a['sp']:.3f} ({a['sp_ci_low']:.3f}–{a['sp_ci_high']:.3f})",
+                          f"{a['tp']} / {a['fp']} / {a['fn']} / {a['tn']}")  # fmt: skip
+        console.print(table)
+        return
+    if signal_threshold is None:
+        raise DataError("--method combiroc needs --signal-threshold X (a marker is positive when value >= X)")
+    res = combiroc(y, X, signal_threshold, min_positive, max_size,
+                   0.0 if min_se is None else min_se, 0.0 if min_sp is None else min_sp)  # fmt: skip
+    if json_:
+        print_json(res.to_dict())
+        return
+    table = Table(
+        title=f"CombiROC: {len(res.table)} combinations, threshold {signal_threshold:g}, >= {min_positive} "
+        f"positive (cases {res.n_cases}, controls {res.n_controls}); top {min(top, len(res.table))} by Youden"
+    )
+    for col in ("combination", "pos. cases", "pos. controls", "SE %", "SP %", "Youden", "meets min"):
+        table.add_column(col, overflow="fold")
+    for r in res.table.head(top).itertuples(index=False):
+        table.add_row(r.combination, str(r.positives_case), str(r.positives_control), f"{r.se:.1f}",
+                      f"{r.sp:.1f}", f"{r.youden:.3f}", "yes" if r.meets_min else "")  # fmt: skip
+    console.print(table)
+    if res.all_negative_markers:
+        console.print(f"negative in every sample at this threshold: {', '.join(res.all_negative_markers)}")
 
 
 def _transposed(frame, title: str) -> Table:
@@ -396,9 +504,65 @@ def response_command(
         console.print(f"wrote {p}")
 
 
+def organotropism_command(
+    data: Path = typer.Argument(..., help=DATA_HELP),
+    site: str = typer.Option(..., "--site", help="Column with the metastatic site (two or more levels)."),
+    marker: list[str] = typer.Option(..., "--marker", help="Exosomal marker column; repeat for several."),
+    folds: int = typer.Option(5, "--folds", help="Stratified K-fold cross-validation."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the fold split (same seed, same numbers)."),
+    min_per_site: int = typer.Option(
+        0, "--min-per-site", help="Leave out (and report) sites with fewer patients than this."
+    ),
+    log: bool = typer.Option(True, "--log/--no-log", help="Model log10 of the markers (default) or raw values."),
+    missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
+    plot: Path = typer.Option(None, "--plot", help="Write the confusion matrix as a PNG."),
+    sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
+    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+) -> None:
+    """Metastatic site from an exosomal marker profile: multinomial model, CV multi-class AUC, confusion."""
+    from exoniche.biomarkers.data import read_table
+    from exoniche.biomarkers.organotropism import organotropism_table
+
+    df = read_table(data, sheet=sheet)
+    res, dropped = organotropism_table(
+        df, site, _markers(marker), missing, data.name, min_per_site, folds=folds, seed=seed, log10=log
+    )
+    doc = {**res.to_dict(), "dropped_sites": dropped}
+    written = [_save_figure(res.plot(), plot)] if plot else []
+    doc["files"] = [str(p) for p in written]
+    if json_:
+        print_json(doc)
+        return
+    mc, acc = doc["multiclass_auc"], res.accuracy
+    console.print(
+        f"[bold]{res.n} patients[/], sites {doc['site_counts']}; {res.folds}-fold CV multi-class AUC "
+        f"(Hand & Till) {mc['auc']:.3f}; accuracy {acc['accuracy']:.3f} ({acc['ci_low']:.3f}–{acc['ci_high']:.3f}) "
+        f"vs {acc['most_frequent_site_rate']:.3f} by always guessing the most frequent site"
+    )
+    if dropped:
+        console.print(f"left out (fewer than {min_per_site} patients): {dropped}")
+    table = Table(title="Confusion matrix (rows: true site, columns: predicted, out-of-fold)")
+    table.add_column("")
+    for s in res.sites:
+        table.add_column(s, justify="right")
+    for s in res.sites:
+        table.add_row(s, *(str(int(v)) for v in res.confusion.loc[s]))
+    console.print(table)
+    table = Table(title="Coefficients per standardised marker (full-data fit)")
+    table.add_column("site")
+    for m in res.markers:
+        table.add_column(m, justify="right")
+    for s, row in res.coefficients.iterrows():
+        table.add_row(str(s), *(f"{v:+.2f}" for v in row))
+    console.print(table)
+    for p in written:
+        console.print(f"wrote {p}")
+
+
 def register(app: typer.Typer) -> None:
     """Add the diagnostic commands to the biomarkers group."""
     app.command("roc")(roc_command)
     app.command("cutpoint")(cutpoint_command)
     app.command("panel")(panel_command)
     app.command("response")(response_command)
+    app.command("organotropism")(organotropism_command)

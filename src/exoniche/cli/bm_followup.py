@@ -59,7 +59,7 @@ def _remark_table(a, doc: dict) -> Table:
     for col in ("covariate", "n", "events", "HR uni (95% CI)", "p", "HR multi (95% CI)", "p ", "PH p"):
         t.add_column(col, justify="right" if col not in ("covariate",) else "left")
     uni = {u["covariate"]: u for u in doc.get("cox_univariable", [])}
-    ph = doc.get("ph_test", {})
+    ph = doc.get("ph_test") or {}
     for c in doc["cox"]:
         u = uni[c["covariate"]]
         t.add_row(
@@ -101,6 +101,15 @@ def survival(
     group: str = typer.Option(None, "--group", help="Column whose levels get KM curves and a log-rank test."),
     at: str = typer.Option(None, "--at", help="Times to add to the KM tables, e.g. 180,365."),
     ties: str = typer.Option("efron", "--ties", help="Cox ties: efron (R's default) or breslow."),
+    strata: str = typer.Option(
+        None, "--strata", help="Stratified Cox: each level of this column gets its own baseline hazard."
+    ),
+    competing: bool = typer.Option(
+        False,
+        "--competing",
+        help="Competing risks: --event codes 0 = censored, 1 = event of interest, 2.. = competing; "
+        "cumulative incidence (cmprsk cuminc), Gray's test per cause, Fine-Gray for --covariate.",
+    ),
     missing: str = typer.Option(
         "error", "--missing", help="error (default) or drop (complete cases per part)."
     ),
@@ -112,9 +121,13 @@ def survival(
     from exoniche.biomarkers.survival import analyze_survival
 
     df = read_table(data)
+    if competing:
+        _competing(df, time, event, covariate or [], group, _floats(at, "--at"), missing, out, json_)
+        return
     a = analyze_survival(
-        df, time, event, covariate or [], group=group, at=_floats(at, "--at"), ties=ties, missing=missing
-    )
+        df, time, event, covariate or [], group=group, at=_floats(at, "--at"), ties=ties, missing=missing,
+        strata=strata,
+    )  # fmt: skip
     doc = a.to_dict()
     if out is not None:
         doc["files"] = _write_survival(a, doc, out)
@@ -135,12 +148,56 @@ def survival(
             f"Cox ({m['ties']} ties): n = {m['n']} ({m['n_dropped_missing']} dropped for missing values), "
             f"LR test {m['lr_test']['statistic']:.2f} (p = {m['lr_test']['p']:.2g}); "
             f"C-index {doc['c_index']:.3f} (SE {doc['concordance']['std']:.3f}); "
-            f"global PH test p = {doc['ph_test']['GLOBAL']['p']:.2g}"
+            + (f"global PH test p = {doc['ph_test']['GLOBAL']['p']:.2g}" if doc["ph_test"] else
+               f"stratified by {m['strata']} (no PH test)")
         )
         console.print(
             "AUC(t) of the Cox score (Uno IPCW): "
             + ", ".join(f"t={r['time']:g}: {_fmt(r['auc'], '.3f')}" for r in doc["td_auc"])
         )
+    for kind, path in doc.get("files", {}).items():
+        console.print(f"wrote {kind}: {path}")
+
+
+def _competing(df, time, event, covariates, group, at, missing, out, json_) -> None:
+    from exoniche.biomarkers.competing import analyze_competing
+
+    res = analyze_competing(df, time, event, covariates, group=group, at=at, missing=missing)
+    doc = res.to_dict()
+    if out is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        out.mkdir(parents=True, exist_ok=True)
+        ax = res.plot()
+        ax.figure.savefig(out / "cif_stacked.png", dpi=120)
+        plt.close(ax.figure)
+        (out / "competing.json").write_text(json.dumps(_clean(doc), indent=2) + "\n", encoding="utf-8")
+        doc["files"] = {"cif_plot": str(out / "cif_stacked.png"), "json": str(out / "competing.json")}
+    if json_:
+        print_json(doc)
+        return
+    console.print(f"competing risks: n = {doc['n']}, events by code {doc['events']} (0 = censored)")
+    t = Table(title="Cumulative incidence (Aalen-Johansen, cmprsk variance)")
+    for col in ("group", "cause", "time", "CIF", "SE"):
+        t.add_column(col, justify="right")
+    rows = doc["cif"] if at else [r for r in doc["cif"] if r["time"] == max(
+        x["time"] for x in doc["cif"] if x["group"] == r["group"] and x["cause"] == r["cause"])]  # fmt: skip
+    for r in rows:
+        se = None if r["variance"] is None else math.sqrt(r["variance"])
+        t.add_row(r["group"], str(r["cause"]), _fmt(r["time"], "g"), _fmt(r["estimate"], ".3f"), _fmt(se, ".3f"))
+    console.print(t)
+    for g in doc["gray"]:
+        console.print(f"Gray's test, cause {g['cause']}: {_fmt(g['stat'], '.3f')} on {g['df']} df, p = {_fmt(g['p'])}")
+    if doc["finegray"]:
+        t = Table(title="Fine-Gray subdistribution hazards (cause 1)")
+        for col in ("covariate", "coef", "SE (robust)", "z", "p", "sHR"):
+            t.add_column(col, justify="right")
+        for r in doc["finegray"]:
+            t.add_row(r["covariate"], *(_fmt(r[k], ".4g") for k in ("coef", "se", "z", "p", "shr")))
+        console.print(t)
     for kind, path in doc.get("files", {}).items():
         console.print(f"wrote {kind}: {path}")
 

@@ -96,17 +96,18 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def study(
-        name: str = typer.Argument(..., help=f"One of: {', '.join(STUDIES)}."),
+        name: str = typer.Argument(..., help=f"One of: {', '.join((*STUDIES, 'biomarkers'))}."),
         out: Path = typer.Option(None, "--out", help="Report folder (default: runs/study-<name>)."),
         workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
         json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
     ) -> None:
-        """Run a built-in study of the review's open questions: sources, interactions, resection, schedules."""
+        """Run a built-in study of the review's open questions: sources, interactions, resection, schedules,
+        biomarkers."""
         from exoniche.errors import unknown
-        from exoniche.io.study_report import run_and_write
+        from exoniche.io.study_report import ALL_STUDIES, run_and_write
 
-        if name not in STUDIES:
-            raise unknown("study", name, STUDIES)
+        if name not in ALL_STUDIES:
+            raise unknown("study", name, ALL_STUDIES)
         with _progress(json_) as bar:
             task = bar.add_task(f"study {name}", total=1.0)
             res = run_and_write(name, out or Path("runs") / f"study-{name}", workers=workers,

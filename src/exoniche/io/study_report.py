@@ -110,7 +110,63 @@ def plot_schedules(result: StudyResult, path: Path) -> Path:
 
 PLOTS = {"sources": plot_sources, "interactions": plot_interactions, "resection": plot_resection,
          "schedules": plot_schedules}
-assert set(PLOTS) == set(STUDIES)
+
+
+def plot_biomarkers(result: StudyResult, path: Path) -> Path:
+    """Marker AUCs with CI, AUC against analytical CV and against draw day, validation sample size."""
+    table, fig_data = result.table, result.figure
+    fig, axes = plt.subplots(2, 2, figsize=(13, 9))
+    ax = axes[0, 0]
+    pos = np.arange(len(table))[::-1]
+    auc = table["AUC metastasis"].to_numpy(float)
+    ax.errorbar(auc, pos, xerr=[auc - table["CI low"], table["CI high"] - auc], fmt="o", color="#1f77b4",
+                capsize=2, label="single marker (baseline, 95% DeLong CI)")
+    bp = fig_data["best_panel"]
+    ax.errorbar([bp["oof_auc"]], [len(table)], xerr=[[bp["oof_auc"] - bp["oof_ci_low"]],
+                [bp["oof_ci_high"] - bp["oof_auc"]]], fmt="s", color="#d62728", capsize=2,
+                label="best panel (cross-validated)")
+    ax.set_yticks([*pos, len(table)], [*table["marker"], bp["panel"]], fontsize=8)
+    ax.axvline(0.5, color="0.6", lw=0.8, ls="--")
+    ax.set_xlabel("AUC for metastasis within a year")
+    ax.set_title("Baseline level of each marker, and the best panel", fontsize=10)
+    ax.legend(frameon=False, fontsize=8, loc="lower right")
+    top = list(table["marker"][:4])
+    for ax, key, xs, xlabel in ((axes[0, 1], "cv", [100 * c for c in fig_data["cvs"]], "analytical CV (%)"),
+                                (axes[1, 0], "day", list(fig_data["days"]), "day of the blood draw")):
+        ax.set_title("AUC as the assay gets noisier (baseline draw)" if key == "cv" else
+                     "AUC as the draw moves later (assay CV of the table)", fontsize=10)
+        for i, m in enumerate(top):
+            ax.plot(xs, fig_data["curves"][key][m], "o-", color=colour(i), label=m)
+        ax.axhline(0.5, color="0.6", lw=0.8, ls="--")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel("AUC")
+        ax.legend(frameon=False, fontsize=8)
+    ax = axes[1, 1]
+    sizes = fig_data["sizes"]
+    for i, k in enumerate(dict.fromkeys(r["controls per case"] for r in sizes)):
+        rows = [r for r in sizes if r["controls per case"] == k]
+        ax.plot([r["CI half-width"] for r in rows], [r["cases"] for r in rows], "o-", color=colour(i),
+                label=f"controls per case {k}")
+    ax.set_yscale("log")
+    from matplotlib.ticker import ScalarFormatter
+
+    ax.yaxis.set_major_formatter(ScalarFormatter())
+    ax.yaxis.set_minor_formatter(ScalarFormatter())
+    ax.tick_params(axis="y", which="minor", labelsize=7)
+    ax.set_xlabel("half-width of the 95% CI of the AUC")
+    ax.set_ylabel("cases needed")
+    ax.set_title(f"Validation study for {table['marker'].iloc[0]} (AUC {auc[0]:.2f})", fontsize=10)
+    ax.legend(frameon=False, fontsize=8)
+    for a in axes.flat:
+        a.spines[["top", "right"]].set_visible(False)
+    fig.suptitle("Open question 4: how reliable are exosomal biomarkers for metastasis? (virtual cohort)")
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+PLOTS["biomarkers"] = plot_biomarkers
+ALL_STUDIES = (*STUDIES, "biomarkers")  # biomarkers is computed in exoniche.biomarkers (a later layer)
+assert set(PLOTS) == set(ALL_STUDIES)
 
 
 def _save(fig, path: Path) -> Path:
@@ -133,7 +189,12 @@ def run_and_write(name: str, out: str | Path, workers: int | None = None, progre
 
     The folder is checked before the (long) computation, so an unwritable ``--out`` fails at once.
     """
-    if name in STUDIES:
+    if name in ALL_STUDIES:
         _prepare(Path(out))
-    result = run_study(name, workers=workers, progress=progress)
+    if name == "biomarkers":
+        from exoniche.biomarkers.study import run
+
+        result = run(workers=workers, progress=progress)
+    else:
+        result = run_study(name, workers=workers, progress=progress)
     return {**result.to_dict(), "run": write_study_report(result, out)}
