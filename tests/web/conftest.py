@@ -30,7 +30,7 @@ interventions = [{ type = "anti_pd1", start_day = 1 }]
 """
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def small_toml() -> str:
     return SMALL_TOML
 
@@ -46,7 +46,7 @@ def _wait_done(client, run_id: str, timeout_s: float = 600) -> dict:
     raise AssertionError(f"run {run_id} did not finish")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def wait_done():
     return _wait_done
 
@@ -72,7 +72,7 @@ def _make_cohort(folder: Path, n: int = 80, seed: int = 1) -> Path:
     return folder
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_cohort():
     return _make_cohort
 
