@@ -218,7 +218,7 @@ def test_every_page_loads_without_errors(server, page, tmp_path):
         page.wait_for_load_state("networkidle")
         assert page.locator("header nav a").count() == 6, path
         assert page.locator("h1").count() == 1, path
-        shot(page, path.strip("/") or "home", tmp_path)
+        shot(page, "page-" + (path.strip("/") or "home"), tmp_path)
     assert page.errors == [], page.errors
 
 

@@ -70,7 +70,19 @@ function options(select, values, labels = null, selected = null) {
 const PLOT_LAYOUT = {margin: {l: 60, r: 20, t: 36, b: 48}, font: {family: "system-ui, sans-serif", size: 12},
   paper_bgcolor: "#fff", plot_bgcolor: "#fff", legend: {orientation: "h", y: -0.2}};
 const PLOT_CONFIG = {displaylogo: false, responsive: true, toImageButtonOptions: {format: "svg"}};
-function plot(div, traces, layout = {}) {
+// plotly.js (from the installed plotly package, served by this app) loads on first use, so pages show at once.
+let plotlyReady = null;
+function ensurePlotly() {
+  if (window.Plotly) return Promise.resolve(window.Plotly);
+  if (!plotlyReady) plotlyReady = new Promise((resolve, reject) => {
+    const s = el("script", {src: "/static/vendor/plotly.min.js"});
+    s.onload = () => resolve(window.Plotly); s.onerror = () => reject(new Error("plotly.js did not load"));
+    document.head.append(s);
+  });
+  return plotlyReady;
+}
+async function plot(div, traces, layout = {}) {
+  await ensurePlotly();
   return Plotly.react(div, traces, {...PLOT_LAYOUT, ...layout}, PLOT_CONFIG);
 }
 const COLOURS = ["#1f2933", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"];

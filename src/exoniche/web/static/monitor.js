@@ -44,7 +44,7 @@ async function analyse() {
         ["personal limit", m => m.personal_threshold ? sig(m.personal_threshold.upper, 4) : "–", "num"],
         ["alerts", m => String(doc.alerts.filter(a => a.marker === m.marker).length), "num"]], doc.markers, {id: "monitor-table"}),
       el("h3", {}, "Alerts"), doc.alerts.length ? el("div", {id: "alerts"}, doc.alerts.map(a =>
-        el("div", {class: `alert ${a.severity === "warning" ? "" : "info"}`}, el("b", {}, a.rule), ` ${unit} ${sig(a.time)}: ${a.message}`)))
+        el("div", {class: `alert ${a.severity === "warning" ? "" : "info"}`}, el("b", {}, a.rule), ` at ${unit.replace(/s$/, "")} ${sig(a.time)}: ${a.message}`)))
         : el("p", {id: "alerts"}, "No alert."),
       el("div", {class: "grid g2"}, plots),
       el("p", {class: "muted small"}, doc.markers[0] ? `RCV: ${doc.markers[0].rcv.source}.` : ""));
