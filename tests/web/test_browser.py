@@ -241,3 +241,24 @@ def test_run_browser_and_compare(server, page, tmp_path, wait_done, small_toml):
     assert ids[0] in page.inner_text("#arm-table") and ids[1] in page.inner_text("#arm-table")
     shot(page, "compare", tmp_path)
     assert page.errors == []
+
+
+def test_survival_tab_km_and_remark(server, page, tmp_path, cli_json):
+    base, _ = server
+    lung = REPO / "tests" / "reference" / "data" / "lung.csv"
+    page.goto(base + "/biomarkers")
+    page.set_input_files("#table-file", str(lung))
+    page.wait_for_selector("#file-info .status.ok")
+    page.click("#tab-survival")
+    page.select_option("#surv-group", "sex")
+    page.select_option("#surv-cov", ["age"])
+    page.click("#surv-run")
+    page.wait_for_selector("#km-plot .main-svg")
+    doc = cli_json("biomarkers", "survival", lung, "--time", "time", "--event", "status", "--covariate", "age",
+                   "--group", "sex")
+    text = page.inner_text("#surv-out")
+    assert f"p = {doc['logrank']['p']:.2g}" in text
+    hr = doc["cox"][0]
+    assert f"{hr['hr']:.2f} ({hr['hr_ci_low']:.2f}–{hr['hr_ci_high']:.2f})" in page.inner_text("#cox-table")
+    shot(page, "biomarkers-survival", tmp_path)
+    assert page.errors == []

@@ -21,10 +21,15 @@ function pickers(prefix, numericDefault = 2) {
   [...mk.options].slice(0, numericDefault).forEach(o => { o.selected = true; });
   return el("div", {class: "row"}, el("div", {}, el("label", {}, "outcome (reference standard)"), out),
     el("div", {}, el("label", {}, "case level (positive)"), pos),
-    el("div", {}, el("label", {}, "markers (ctrl/shift for several)"), mk));
+    el("div", {}, el("label", {}, "markers (ctrl/shift for several)"), mk), missingPicker(prefix));
+}
+function missingPicker(prefix) {
+  const s = el("select", {id: `${prefix}-missing`});
+  options(s, ["error", "drop"], ["report them (error)", "drop incomplete rows"]);
+  return el("div", {style: "max-width:190px"}, el("label", {}, "missing values"), s);
 }
 const common = (p) => ({outcome: $(`#${p}-outcome`).value, positive: $(`#${p}-positive`).value,
-  marker: picked(`${p}-markers`)});
+  marker: picked(`${p}-markers`), missing: $(`#${p}-missing`).value});
 
 async function rocRun() {
   const out = $("#roc-out"); status(out, "info", "computing…");
@@ -98,7 +103,8 @@ async function survRun() {
   const out = $("#surv-out"); status(out, "info", "fitting…");
   try {
     const doc = await api("/api/biomarkers/survival", {method: "POST", body: form({time: $("#surv-time").value,
-      event: $("#surv-event").value, group: $("#surv-group").value, covariate: picked("surv-cov")})});
+      event: $("#surv-event").value, group: $("#surv-group").value, covariate: picked("surv-cov"),
+      missing: $("#surv-missing").value})});
     const div = el("div", {class: "plot", id: "km-plot"});
     const kms = $("#surv-group").value ? doc.km : {all: doc.km};
     const traces = Object.entries(kms).map(([g, km], i) => ({x: [0, ...km.table.map(r => r.time)],
@@ -158,7 +164,7 @@ async function loaded(file) {
     ["Survival", () => { const d = el("div", {}, el("div", {class: "row"}, sel("surv-time", COLS.numeric, "time"),
       sel("surv-event", COLS.columns, "event (0/1, 1/2, TRUE/FALSE)"), sel("surv-group", COLS.columns, "group (KM, log-rank)", true),
       el("div", {}, el("label", {}, "Cox covariates"), (() => { const s = el("select", {id: "surv-cov", multiple: true});
-        options(s, COLS.numeric); return s; })())),
+        options(s, COLS.numeric); return s; })()), missingPicker("surv")),
       el("div", {class: "actions"}, el("button", {id: "surv-run", onclick: survRun}, "Fit survival")),
       el("div", {id: "surv-out"}));
       const guess = (id, names) => { const s = d.querySelector(`#${id}`); const hit = COLS.columns.find(c =>
