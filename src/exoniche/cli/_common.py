@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import math
 import sys
 from typing import Any
 
@@ -17,27 +15,17 @@ JSON_OPTION_HELP = "Print exactly one JSON document on stdout instead of tables.
 
 
 def _clean(obj: Any) -> Any:
-    """Make numpy scalars / NaN JSON-safe (NaN and inf become null, as JSON has no NaN)."""
-    try:
-        import numpy as np
-    except ImportError:  # pragma: no cover
-        np = None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    if np is not None and isinstance(obj, np.ndarray):
-        return _clean(obj.tolist())
-    if np is not None and isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    return obj
+    """Make numpy scalars / NaN JSON-safe (see :func:`exoniche.io.jsondoc.clean`)."""
+    from exoniche.io.jsondoc import clean
+
+    return clean(obj)
 
 
 def print_json(obj: Any) -> None:
     """Write one JSON document to stdout (never through rich, which would wrap lines)."""
-    sys.stdout.write(json.dumps(_clean(obj), indent=2, ensure_ascii=False) + "\n")
+    from exoniche.io.jsondoc import dumps
+
+    sys.stdout.write(dumps(obj) + "\n")
     sys.stdout.flush()
 
 

@@ -21,27 +21,6 @@ DIRECTION_HELP = (
 )
 
 
-def _markers(values: list[str] | None) -> list[str]:
-    """--marker may be repeated or comma separated."""
-    return [m.strip() for v in values or [] for m in v.split(",") if m.strip()]
-
-
-def _load(
-    data: Path,
-    outcome: str,
-    positive: str | None,
-    markers: list[str],
-    missing: str,
-    sheet: str | None,
-    id_col: str | None = None,
-):
-    from exoniche.biomarkers.data import outcome_and_markers, read_table
-
-    df = read_table(data, sheet=sheet)
-    y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing, id_col)
-    return df, y, X
-
-
 def _fmt(x: float, digits: int = 3) -> str:
     return "NA" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
@@ -53,18 +32,6 @@ def _save_figure(ax, path: Path) -> Path:
     ax.figure.savefig(path, bbox_inches="tight")
     plt.close(ax.figure)
     return path
-
-
-def _parse_partial(text: str | None) -> tuple[float, float] | None:
-    from exoniche.errors import DataError
-
-    if not text:
-        return None
-    try:
-        a, b = (float(v) for v in text.split(","))
-    except ValueError:
-        raise DataError(f"--partial: expected two numbers like '1,0.8', got {text!r}") from None
-    return a, b
 
 
 def roc_command(
@@ -108,62 +75,19 @@ def roc_command(
     """AUC with DeLong 95 % CI per marker; paired (or unpaired, with --sample) DeLong tests between them."""
     import pandas as pd
 
-    from exoniche.biomarkers.data import binary_outcome, numeric_column, read_table, require_columns
-    from exoniche.biomarkers.roc import compare_all, plot_rocs, roc
-    from exoniche.errors import DataError
+    from exoniche.biomarkers.analyses import marker_list, parse_partial, roc_analysis
+    from exoniche.biomarkers.data import read_table
+    from exoniche.biomarkers.roc import plot_rocs
 
-    markers = _markers(marker)
-    bounds = _parse_partial(partial)
-    if sample is None:
-        _, y, X = _load(data, outcome, positive, markers, missing, sheet, id_col)
-        rocs = [roc(y, X[m].to_numpy(), direction=direction, name=m) for m in markers]
-        comparisons = compare_all(rocs, paired=True, alternative=alternative)
-    else:
-        if len(markers) != 1:
-            raise DataError(
-                "--sample compares one marker between independent samples; give exactly one --marker"
-            )
-        df = read_table(data, sheet=sheet)
-        require_columns(df, [sample], data.name)
-        rocs = []
-        for level in sorted(df[sample].dropna().astype(str).unique()):
-            part = df[df[sample].astype(str) == level]
-            part.attrs = dict(df.attrs)
-            yy = binary_outcome(part, outcome, positive, f"{data.name} ({sample}={level})", missing)
-            ss = numeric_column(part, markers[0], f"{data.name} ({sample}={level})", missing)
-            keep = yy.index.intersection(ss.index, sort=False)
-            rocs.append(
-                roc(yy.loc[keep].to_numpy(), ss.loc[keep].to_numpy(), direction, name=f"{sample}={level}")
-            )
-        if len(rocs) < 2:
-            raise DataError(f"{data.name}: column {sample!r} has a single level; --sample needs two or more")
-        comparisons = compare_all(rocs, paired=False, alternative=alternative)
-    records = []
-    for r in rocs:
-        rec = r.summary()
-        if bootstrap:
-            rec["boot_ci_low"], rec["boot_ci_high"] = r.ci_bootstrap(n_boot=bootstrap, seed=seed)
-            rec["boot_n"] = bootstrap
-        if bounds:
-            rec["partial_auc"] = r.partial_auc(bounds, partial_focus, partial_correct)
-            rec["partial_range"], rec["partial_focus"], rec["partial_correct"] = (
-                list(bounds),
-                partial_focus,
-                partial_correct,
-            )
-        best = r.coords("youden").iloc[0]
-        rec["youden_threshold"] = best["threshold"]
-        if pr:
-            from exoniche.biomarkers.roc_extra import auprc, auprc_ci
-
-            n_pr = bootstrap or 1000
-            rec["auprc"] = auprc(r)
-            rec["auprc_ci_low"], rec["auprc_ci_high"] = auprc_ci(r, n_boot=n_pr, seed=seed)
-            rec["auprc_boot_n"], rec["prevalence"] = n_pr, r.n_cases / (r.n_cases + r.n_controls)
-        records.append(rec)
-    result = {"outcome": outcome, "markers": records, "comparisons": [c.to_dict() for c in comparisons]}
-    if percent:
-        _to_percent(result)
+    markers = marker_list(marker)
+    bounds = parse_partial(partial)
+    result, rocs = roc_analysis(
+        read_table(data, sheet=sheet), data.name, outcome, markers, positive, direction=direction,
+        missing=missing, sample=sample, bootstrap=bootstrap, seed=seed, id_col=id_col, partial=bounds,
+        partial_focus=partial_focus, partial_correct=partial_correct, alternative=alternative, pr=pr,
+        percent=percent,
+    )
+    records, comparisons = result["markers"], result["comparisons"]
     written = []
     if plot or out:
         ax = plot_rocs(rocs)
@@ -216,26 +140,12 @@ def roc_command(
         for col in ("a", "b", "paired", "ΔAUC", "95% CI", "Z" if sample is None else "D", "p"):
             table.add_column(col)
         for c in comparisons:
-            table.add_row(c.a, c.b, str(c.paired), _fmt(c.diff), f"{_fmt(c.diff_ci[0])}–{_fmt(c.diff_ci[1])}",
-                          _fmt(c.statistic), f"{c.p:.3g}")  # fmt: skip
+            table.add_row(c["a"], c["b"], str(c["paired"]), _fmt(c["diff"]),
+                          f"{_fmt(c['diff_ci_low'])}–{_fmt(c['diff_ci_high'])}", _fmt(c["z"]),
+                          f"{c['p']:.3g}")  # fmt: skip
         console.print(table)
     for p in written:
         console.print(f"wrote {p}")
-
-
-_PERCENT_KEYS = ("auc", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "partial_auc", "auprc", "auprc_ci_low",
-                 "auprc_ci_high", "prevalence", "diff", "diff_ci_low", "diff_ci_high")  # fmt: skip
-
-
-def _to_percent(result: dict) -> None:
-    """pROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
-    for rec in [*result["markers"], *result["comparisons"]]:
-        for k in _PERCENT_KEYS:
-            if rec.get(k) is not None:
-                rec[k] = 100 * rec[k]
-        if rec.get("var_delong") is not None:
-            rec["var_delong"] = 1e4 * rec["var_delong"]
-    result["percent"] = True
 
 
 def cutpoint_command(
@@ -255,26 +165,20 @@ def cutpoint_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Cut-points with Se, Sp, PPV, NPV (exact CIs), LR+/LR- and the 2x2 table: a STARD-style table."""
-    from exoniche.biomarkers.cutpoint import cutpoint, stard_table
-    from exoniche.biomarkers.roc import roc
+    from exoniche.biomarkers.analyses import cutpoint_analysis, marker_list
+    from exoniche.biomarkers.cutpoint import stard_table
+    from exoniche.biomarkers.data import read_table
 
-    markers = _markers(marker)
-    _, y, X = _load(data, outcome, positive, markers, missing, sheet, id_col)
-    cuts = []
-    for m in markers:
-        r = roc(y, X[m].to_numpy(), direction=direction, name=m)
-        if threshold is not None:
-            cuts.append(cutpoint(r, threshold=threshold))
-        else:
-            cuts.extend(cutpoint(r, meth) for meth in method)
+    doc, cuts = cutpoint_analysis(
+        read_table(data, sheet=sheet), data.name, outcome, marker_list(marker), positive, methods=method,
+        threshold=threshold, direction=direction, missing=missing, id_col=id_col,
+    )
     table = stard_table(cuts)
     if out:
         out.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(out, index=False)
     if json_:
-        print_json(
-            {"outcome": outcome, "cutpoints": [c.to_dict() for c in cuts], "files": [str(out)] if out else []}
-        )
+        print_json({**doc, "files": [str(out)] if out else []})
         return
     console.print(_transposed(table, f"Diagnostic accuracy (STARD): {outcome}"))
     if out:
@@ -321,21 +225,23 @@ def panel_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Marker panels: logistic (CV AUC, each vs its best single marker) or threshold rules (CombiROC, PanelomiX)."""
+    from exoniche.biomarkers.analyses import candidate_markers, marker_list, panel_analysis
     from exoniche.biomarkers.data import outcome_and_markers, read_table
-    from exoniche.biomarkers.panel import panels
 
     df = read_table(data, sheet=sheet)
-    markers = _markers(marker)
-    if not markers:
-        markers = [c for c in df.columns if c not in (outcome, id_col) and _is_numeric(df[c])]
-    y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing, id_col)
+    markers = marker_list(marker)
     if method in ("combiroc", "panelomix"):
+        if not markers:
+            markers = candidate_markers(df, outcome, id_col)
+        y, X = outcome_and_markers(df, outcome, markers, positive, data.name, missing, id_col)
         _threshold_panels(
             y, X, method, signal_threshold, min_positive, max_size, min_se, min_sp, folds, seed, top, json_
         )
         return
-    max_size = 3 if max_size is None else max_size
-    res = panels(y, X, max_size=max_size, method=method, folds=folds, repeats=repeats, seed=seed)
+    res = panel_analysis(
+        df, data.name, outcome, markers, positive, max_size=3 if max_size is None else max_size,
+        method=method, folds=folds, repeats=repeats, seed=seed, id_col=id_col, missing=missing,
+    )
     written = []
     if plot:
         written.append(_save_figure(res.plot(top=top), plot))
@@ -426,12 +332,6 @@ def _transposed(frame, title: str) -> Table:
     return table
 
 
-def _is_numeric(col) -> bool:
-    import pandas as pd
-
-    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
-
-
 def response_command(
     data: Path = typer.Argument(
         ..., help="Wide table (--pre/--on) or long table (patient, time, marker, value)."
@@ -520,12 +420,13 @@ def organotropism_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Metastatic site from an exosomal marker profile: multinomial model, CV multi-class AUC, confusion."""
+    from exoniche.biomarkers.analyses import marker_list
     from exoniche.biomarkers.data import read_table
     from exoniche.biomarkers.organotropism import organotropism_table
 
     df = read_table(data, sheet=sheet)
     res, dropped = organotropism_table(
-        df, site, _markers(marker), missing, data.name, min_per_site, folds=folds, seed=seed, log10=log
+        df, site, marker_list(marker), missing, data.name, min_per_site, folds=folds, seed=seed, log10=log
     )
     doc = {**res.to_dict(), "dropped_sites": dropped}
     written = [_save_figure(res.plot(), plot)] if plot else []

@@ -9,38 +9,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from exoniche.biomarkers.analyses import parse_cv, parse_floats
 from exoniche.cli._common import JSON_OPTION_HELP, _clean, console, print_json
-from exoniche.errors import DataError
-
-
-def _floats(text: str | None, option: str) -> list[float]:
-    if not text:
-        return []
-    out = []
-    for part in text.split(","):
-        try:
-            out.append(float(part))
-        except ValueError:
-            raise DataError(f"{option}: {part.strip()!r} is not a number; give times like 180,365") from None
-    return out
-
-
-def _cv(values: list[str] | None, option: str) -> float | dict[str, float] | None:
-    """'0.05', '5%', or 'marker=0.08' (repeatable); returns one CV or a mapping marker -> CV."""
-    if not values:
-        return None
-    out: dict[str, float] = {}
-    for item in values:
-        name, _, num = item.rpartition("=")
-        text = num.strip()
-        try:
-            cv = float(text[:-1]) / 100 if text.endswith("%") else float(text)
-        except ValueError:
-            raise DataError(f"{option}: {item!r} is not a CV; give 0.05, 5% or MARKER=0.05") from None
-        if not 0 <= cv <= 3:
-            raise DataError(f"{option}: CV {item!r} is outside 0..3 (a fraction; 0.05 = 5%)")
-        out[name.strip() or "*"] = cv
-    return out["*"] if list(out) == ["*"] else out
 
 
 def _fmt(x, spec: str = ".3g") -> str:
@@ -122,10 +92,10 @@ def survival(
 
     df = read_table(data)
     if competing:
-        _competing(df, time, event, covariate or [], group, _floats(at, "--at"), missing, out, json_)
+        _competing(df, time, event, covariate or [], group, parse_floats(at, "--at"), missing, out, json_)
         return
     a = analyze_survival(
-        df, time, event, covariate or [], group=group, at=_floats(at, "--at"), ties=ties, missing=missing,
+        df, time, event, covariate or [], group=group, at=parse_floats(at, "--at"), ties=ties, missing=missing,
         strata=strata,
     )  # fmt: skip
     doc = a.to_dict()
@@ -248,8 +218,8 @@ def monitor(
     res = monitor_patient(
         df,
         patient,
-        analytical_cv=_cv(analytical_cv, "--analytical-cv"),
-        within_cv=_cv(within_cv, "--within-cv"),
+        analytical_cv=parse_cv(analytical_cv, "--analytical-cv"),
+        within_cv=parse_cv(within_cv, "--within-cv"),
         markers=marker or None,
         time_unit=time_unit,
     )

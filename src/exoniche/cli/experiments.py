@@ -52,7 +52,7 @@ def _run_files(files: list[Path], out: Path, json_: bool, workers: int | None, c
     from exoniche.errors import ScenarioError
     from exoniche.experiments.compare import compare_scenarios
     from exoniche.experiments.scenario import load_scenario
-    from exoniche.io.compare_report import write_comparison
+    from exoniche.io.compare_report import run_document, write_comparison
 
     if workers is not None and workers < 1:
         raise ScenarioError(f"--workers: {workers} must be at least 1")
@@ -64,10 +64,7 @@ def _run_files(files: list[Path], out: Path, json_: bool, workers: int | None, c
                                 progress=lambda done, total: bar.update(task, completed=done))
     paths = write_comparison(cmp, out, command, [str(f) for f in files])
     if json_:
-        d = cmp.to_dict()
-        for arm in d["arms"]:
-            arm.pop("first_detectable_any", None)
-        print_json({**d, "run": paths})
+        print_json(run_document(cmp, paths))
         return
     _print_comparison(cmp, paths)
 

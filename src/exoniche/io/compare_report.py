@@ -323,6 +323,15 @@ def write_comparison(cmp, out: str | Path, command: str, scenario_files=()) -> d
             "trajectories": str(out / "trajectories.parquet"), "replicates": str(out / "replicates.parquet")}
 
 
+def run_document(cmp, paths: dict) -> dict:
+    """The document ``exoniche run|compare --json`` prints (and the web API returns): the comparison's
+    summary without the per-replicate first-detection days, plus the files written."""
+    d = cmp.to_dict()
+    for arm in d["arms"]:
+        arm.pop("first_detectable_any", None)
+    return {**d, "run": paths}
+
+
 def _json_default(o):
     if isinstance(o, np.ndarray):
         return o.tolist()

@@ -1,0 +1,239 @@
+"""Whole analyses as the interfaces run them: a table in, the result document (a JSON-ready dict) out.
+
+The command line (``exoniche biomarkers ...``) and the web API both call these functions, so the same table
+and options give the same document in both. Writing files (figures, CSV) stays with the caller.
+
+``source`` is the table's file name, used in error messages (``asah.csv: column 'm1' ...``). The option
+parsers take the option's name, so each interface can name its own field in the error message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+from exoniche.errors import DataError
+
+
+def marker_list(values: Sequence[str] | None) -> list[str]:
+    """Markers given repeated and/or comma separated (``m1,m2`` and ``m1`` ``m2`` are the same)."""
+    return [m.strip() for v in values or [] for m in v.split(",") if m.strip()]
+
+
+def parse_partial(text: str | None, option: str = "--partial") -> tuple[float, float] | None:
+    """A partial-AUC range such as ``'1,0.8'`` (None when not given)."""
+    if not text:
+        return None
+    try:
+        a, b = (float(v) for v in text.split(","))
+    except ValueError:
+        raise DataError(f"{option}: expected two numbers like '1,0.8', got {text!r}") from None
+    return a, b
+
+
+def parse_floats(text: str | None, option: str) -> list[float]:
+    """Times such as ``'180,365'``."""
+    if not text:
+        return []
+    out = []
+    for part in text.split(","):
+        try:
+            out.append(float(part))
+        except ValueError:
+            raise DataError(f"{option}: {part.strip()!r} is not a number; give times like 180,365") from None
+    return out
+
+
+def parse_cv(values: Sequence[str] | None, option: str) -> float | dict[str, float] | None:
+    """``'0.05'``, ``'5%'`` or ``'marker=0.08'`` (repeatable); one CV or a mapping marker -> CV."""
+    if not values:
+        return None
+    out: dict[str, float] = {}
+    for item in values:
+        name, _, num = item.rpartition("=")
+        text = num.strip()
+        try:
+            cv = float(text[:-1]) / 100 if text.endswith("%") else float(text)
+        except ValueError:
+            raise DataError(f"{option}: {item!r} is not a CV; give 0.05, 5% or MARKER=0.05") from None
+        if not 0 <= cv <= 3:
+            raise DataError(f"{option}: CV {item!r} is outside 0..3 (a fraction; 0.05 = 5%)")
+        out[name.strip() or "*"] = cv
+    return out["*"] if list(out) == ["*"] else out
+
+
+def roc_analysis(
+    df: pd.DataFrame,
+    source: str,
+    outcome: str,
+    markers: Sequence[str],
+    positive: str | None = None,
+    *,
+    direction: str = "auto",
+    missing: str = "error",
+    sample: str | None = None,
+    bootstrap: int = 0,
+    seed: int = 0,
+    id_col: str | None = None,
+    partial: tuple[float, float] | None = None,
+    partial_focus: str = "specificity",
+    partial_correct: bool = False,
+    alternative: str = "two.sided",
+    pr: bool = False,
+    percent: bool = False,
+) -> tuple[dict, list]:
+    """AUC with DeLong CI per marker and DeLong tests between them (``exoniche biomarkers roc``).
+
+    ``alternative`` sets the DeLong tests' side; ``pr`` adds AUPRC with a bootstrap CI; ``percent`` reports
+    on pROC's percent scale.
+
+    Returns the document ``{"outcome", "markers", "comparisons"}`` and the :class:`~exoniche.biomarkers.roc.ROC`
+    objects (for plots). With ``sample`` one marker is compared between the column's independent samples.
+    """
+    from exoniche.biomarkers.data import binary_outcome, numeric_column, outcome_and_markers, require_columns
+    from exoniche.biomarkers.roc import compare_all, roc
+
+    markers = list(markers)
+    if sample is None:
+        y, X = outcome_and_markers(df, outcome, markers, positive, source, missing, id_col)
+        rocs = [roc(y, X[m].to_numpy(), direction=direction, name=m) for m in markers]
+        comparisons = compare_all(rocs, paired=True, alternative=alternative)
+    else:
+        if len(markers) != 1:
+            raise DataError(
+                "--sample compares one marker between independent samples; give exactly one --marker"
+            )
+        require_columns(df, [sample], source)
+        rocs = []
+        for level in sorted(df[sample].dropna().astype(str).unique()):
+            part = df[df[sample].astype(str) == level]
+            part.attrs = dict(df.attrs)
+            yy = binary_outcome(part, outcome, positive, f"{source} ({sample}={level})", missing)
+            ss = numeric_column(part, markers[0], f"{source} ({sample}={level})", missing)
+            keep = yy.index.intersection(ss.index, sort=False)
+            rocs.append(
+                roc(yy.loc[keep].to_numpy(), ss.loc[keep].to_numpy(), direction, name=f"{sample}={level}")
+            )
+        if len(rocs) < 2:
+            raise DataError(f"{source}: column {sample!r} has a single level; --sample needs two or more")
+        comparisons = compare_all(rocs, paired=False, alternative=alternative)
+    records = []
+    for r in rocs:
+        rec = r.summary()
+        if bootstrap:
+            rec["boot_ci_low"], rec["boot_ci_high"] = r.ci_bootstrap(n_boot=bootstrap, seed=seed)
+            rec["boot_n"] = bootstrap
+        if partial:
+            rec["partial_auc"] = r.partial_auc(partial, partial_focus, partial_correct)
+            rec["partial_range"], rec["partial_focus"], rec["partial_correct"] = (
+                list(partial),
+                partial_focus,
+                partial_correct,
+            )
+        best = r.coords("youden").iloc[0]
+        rec["youden_threshold"] = best["threshold"]
+        if pr:
+            from exoniche.biomarkers.roc_extra import auprc, auprc_ci
+
+            n_pr = bootstrap or 1000
+            rec["auprc"] = auprc(r)
+            rec["auprc_ci_low"], rec["auprc_ci_high"] = auprc_ci(r, n_boot=n_pr, seed=seed)
+            rec["auprc_boot_n"], rec["prevalence"] = n_pr, r.n_cases / (r.n_cases + r.n_controls)
+        records.append(rec)
+    result = {"outcome": outcome, "markers": records, "comparisons": [c.to_dict() for c in comparisons]}
+    if percent:
+        to_percent(result)
+    return result, rocs
+
+
+# keys that pROC reports x 100 with percent = TRUE
+PERCENT_KEYS = ("auc", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "partial_auc", "auprc", "auprc_ci_low",
+                "auprc_ci_high", "prevalence", "diff", "diff_ci_low", "diff_ci_high")
+
+
+def to_percent(result: dict) -> None:
+    """pROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
+    for rec in [*result["markers"], *result["comparisons"]]:
+        for k in PERCENT_KEYS:
+            if rec.get(k) is not None:
+                rec[k] = 100 * rec[k]
+        if rec.get("var_delong") is not None:
+            rec["var_delong"] = 1e4 * rec["var_delong"]
+    result["percent"] = True
+
+
+def cutpoint_analysis(
+    df: pd.DataFrame,
+    source: str,
+    outcome: str,
+    markers: Sequence[str],
+    positive: str | None = None,
+    *,
+    methods: Sequence[str] = ("youden",),
+    threshold: float | None = None,
+    direction: str = "auto",
+    missing: str = "error",
+    id_col: str | None = None,
+) -> tuple[dict, list]:
+    """Cut-points with Se, Sp, PPV, NPV, LRs and the 2x2 table (``exoniche biomarkers cutpoint``).
+
+    Returns ``{"outcome", "cutpoints"}`` and the :class:`~exoniche.biomarkers.cutpoint.Cutpoint` objects
+    (``stard_table(cuts)`` gives the STARD table).
+    """
+    from exoniche.biomarkers.cutpoint import cutpoint
+    from exoniche.biomarkers.data import outcome_and_markers
+    from exoniche.biomarkers.roc import roc
+
+    markers = list(markers)
+    y, X = outcome_and_markers(df, outcome, markers, positive, source, missing, id_col)
+    cuts = []
+    for m in markers:
+        r = roc(y, X[m].to_numpy(), direction=direction, name=m)
+        if threshold is not None:
+            cuts.append(cutpoint(r, threshold=threshold))
+        else:
+            cuts.extend(cutpoint(r, meth) for meth in methods)
+    return {"outcome": outcome, "cutpoints": [c.to_dict() for c in cuts]}, cuts
+
+
+def _is_numeric(col) -> bool:
+    return pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col)
+
+
+def candidate_markers(df: pd.DataFrame, outcome: str, id_col: str | None = None) -> list[str]:
+    """Every numeric column except the outcome and the id: the panel candidates when none are named."""
+    return [c for c in df.columns if c not in (outcome, id_col) and _is_numeric(df[c])]
+
+
+def panel_analysis(
+    df: pd.DataFrame,
+    source: str,
+    outcome: str,
+    markers: Sequence[str] | None = None,
+    positive: str | None = None,
+    *,
+    max_size: int = 3,
+    method: str = "exhaustive",
+    folds: int = 5,
+    repeats: int = 5,
+    seed: int = 0,
+    id_col: str | None = None,
+    missing: str = "error",
+):
+    """Marker panels ranked by repeated CV AUC (``exoniche biomarkers panel``); returns the PanelResult.
+
+    Without ``markers`` every numeric column except the outcome and the id is a candidate.
+    """
+    from exoniche.biomarkers.data import outcome_and_markers
+    from exoniche.biomarkers.panel import panels
+
+    markers = list(markers or [])
+    if not markers:
+        markers = candidate_markers(df, outcome, id_col)
+    y, X = outcome_and_markers(df, outcome, markers, positive, source, missing, id_col)
+    return panels(y, X, max_size=max_size, method=method, folds=folds, repeats=repeats, seed=seed)
+
+
+__all__ = ["cutpoint_analysis", "marker_list", "panel_analysis", "parse_cv", "parse_floats", "parse_partial",
+           "roc_analysis"]
