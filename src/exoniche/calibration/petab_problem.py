@@ -350,7 +350,8 @@ class PetabProblem:
             cols[i, 1 + 2 * i] += step
             cols[i, 2 + 2 * i] -= step
         v = self.nllh(cols)
-        grad = (v[1::2] - v[2::2]) / (2 * step)
+        with np.errstate(invalid="ignore"):
+            grad = (v[1::2] - v[2::2]) / (2 * step)
         return float(v[0]), grad
 
 
@@ -454,7 +455,7 @@ def load(yaml_path: str | Path, *, lint: bool = True) -> PetabProblem:
     for key in dict.fromkeys(keys):
         rows = np.array([i for i, k in enumerate(keys) if k == key])
         experiments.append(Experiment(key[0], key[1], rows, np.unique(mdf["time"].iloc[rows].to_numpy(dtype=float))))
-    return PetabProblem(yaml_path, files, problem, model, list(est.index), scales, lower, upper, nominal,
+    return PetabProblem(yaml_path.resolve(), files, problem, model, list(est.index), scales, lower, upper, nominal,
                         experiments, findings)
 
 

@@ -1,9 +1,11 @@
 """Profile likelihoods around a fit's best parameters: 95 % confidence intervals and identifiability.
 
 For each estimated parameter the profile walks away from the best fit on the parameter scale in both
-directions, with steps growing by 1.5x from 2 % of the bound range, re-optimising all other parameters from
-the previous point (L-BFGS-B, warm start), until the objective rises by more than the threshold, the bound is
-reached, or ``points`` steps are taken. The threshold is the pointwise 95 % quantile of chi2(1) / 2 = 1.921.
+directions, re-optimising all other parameters from the previous point (L-BFGS-B, warm start), until the
+objective rises by more than 1.2 x the threshold, the bound is reached, or ``points`` steps are taken. Steps
+start at 2 % of the bound range, grow by 1.5x while the objective rises by less than 0.1 x the threshold per
+step and are halved when it rises by more than 0.5 x the threshold, so that the crossing (linear
+interpolation between two points) is resolved. The threshold is the pointwise 95 % quantile of chi2(1) / 2 = 1.921.
 
 Classes: ``identifiable`` (the profile crosses the threshold on both sides inside the bounds),
 ``structurally flat`` (the profile never rises more than 0.01 above the best on either side), and
@@ -29,19 +31,26 @@ FLAT = 0.01
 def _side(problem: PetabProblem, x_best: np.ndarray, f_best: float, i: int, direction: int, points: int):
     lo, hi = problem.lower[i], problem.upper[i]
     h = 0.02 * (hi - lo)
-    x = x_best.copy()
+    x, f_prev = x_best.copy(), f_best
     xs, fs = [], []
-    for _ in range(points):
+    for _ in range(4 * points):  # accepted points plus step halvings
+        if len(xs) >= points:
+            break
         v = float(np.clip(x[i] + direction * h, lo, hi))
         if v == x[i]:
             break
         rec = optimise_start(problem, np.where(np.arange(x.size) == i, v, x), fixed={i: v})
-        x = np.array(rec["x"])
+        rise = rec["fval"] - f_prev
+        if rise > 0.5 * THRESHOLD and h > 1e-4 * (hi - lo):  # too coarse near the threshold: halve the step
+            h /= 2
+            continue
+        x, f_prev = np.array(rec["x"]), rec["fval"]
         xs.append(v)
         fs.append(rec["fval"])
         if rec["fval"] - f_best > THRESHOLD * 1.2 or v in (lo, hi):
             break
-        h *= 1.5
+        if rise < 0.1 * THRESHOLD:
+            h *= 1.5
     return xs, fs
 
 
