@@ -38,7 +38,7 @@ def _root(
 
 def _register() -> None:
     # Each command group lives in its own module so that layers stay independent.
-    from exoniche.cli import biomarkers, evidence, experiments, export, fit, model
+    from exoniche.cli import biomarkers, evidence, experiments, export, fit, model, sensitivity
 
     app.add_typer(evidence.app, name="evidence")
     app.add_typer(export.app, name="export")
@@ -46,6 +46,7 @@ def _register() -> None:
     app.add_typer(fit.app, name="fit")
     model.register(app)
     experiments.register(app)
+    sensitivity.register(app)
 
 
 _register()
