@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parent / "reference" / "petab" / "Perelson_Science1996"
-P, M, O = ("parameters_Perelson_Science1996.tsv", "measurementData_Perelson_Science1996.tsv",
+P, M, OBS = ("parameters_Perelson_Science1996.tsv", "measurementData_Perelson_Science1996.tsv",
            "observables_Perelson_Science1996.tsv")
 
 
@@ -59,8 +59,8 @@ CASES = {
                                           [P, "row 5", "column 'lowerBound'", "log10 scale; must be > 0"]),
     "negative sigma": (M, _set(4, "noiseParameters", "-0.5"),
                        [M, "row 4", "column 'noiseParameters'", "sigma -0.5 must be > 0"]),
-    "unknown transformation": (O, _set(2, "observableTransformation", "log2"),
-                               [O, "row 2", "column 'observableTransformation'", "allowed: lin, log, log10"]),
+    "unknown transformation": (OBS, _set(2, "observableTransformation", "log2"),
+                               [OBS, "row 2", "column 'observableTransformation'", "allowed: lin, log, log10"]),
     "petablint finding": (P, _duplicate_row(3), ["petablint reports", "error"]),
 }
 

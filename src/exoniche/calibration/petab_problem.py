@@ -76,6 +76,7 @@ class PetabProblem:
     experiments: list[Experiment]
     lint: list[str] = field(default_factory=list)
     rtol: float = RTOL
+    engine: str = "compiled"  # or "deterministic" (SciPy BDF per column; no Numba compilation)
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -114,7 +115,15 @@ class PetabProblem:
                                   for s in mech.species], list(mech.expressions), list(mech.processes))
                 params = params.extended(Parameter(f"x0__{s.name}", 0.0, "dimensionless", "scenario",
                                                    "preequilibrated state") for s in mech.species)
-            self._cache[key] = (compiled.kernel(mech, params), mech, params)
+            if self.engine == "deterministic":
+                from types import SimpleNamespace
+
+                from exoniche.engines.compile import compile_mechanism
+
+                kern = SimpleNamespace(compiled=compile_mechanism(mech, params))
+            else:
+                kern = compiled.kernel(mech, params)
+            self._cache[key] = (kern, mech, params)
         return self._cache[key]
 
     def _model_matrix(self, comp, table: dict, condition: str, P: int) -> np.ndarray:
@@ -188,7 +197,7 @@ class PetabProblem:
         # piecewise switches in time (condition parameters, the same in every column): restart the integration
         # there with a no-op event, so that no step straddles the discontinuity
         breaks = sorted({b for b in self._breaks(dict(zip(comp.parameters, pm[:, 0]))) if 0 < b < t_end})
-        events = [Event(b, comp.species[0], label="discontinuity") for b in breaks]
+        events = list(self.model.events) + [Event(b, comp.species[0], label="discontinuity") for b in breaks]
         if overrides:  # species initial values set by the condition: applied as an initial-value parameter set
             kern, mech, params = self._kernel(True)
             comp2 = kern.compiled
@@ -202,12 +211,30 @@ class PetabProblem:
             pm, comp = pm2, comp2
         prob = Problem(mech, params, t_end, t if t[-1] > 0 else np.array([0.0, 1.0]), events, rtol=self.rtol)
         try:
-            _, y = compiled.integrate(prob, np.ascontiguousarray(pm), kern=kern)
+            if self.engine == "deterministic":
+                y = self._deterministic(prob, comp, pm)
+            else:
+                _, y = compiled.integrate(prob, np.ascontiguousarray(pm), kern=kern)
         except ModelError:
             y = np.full((len(comp.species), len(prob.times()), P), np.nan)
         if t[-1] <= 0:
             y = y[:, :1]
         return comp.species, y, pm, comp
+
+    def _deterministic(self, prob: Problem, comp, pm: np.ndarray) -> np.ndarray:
+        """SciPy BDF, one column at a time (no Numba compilation: for large models and single evaluations)."""
+        from dataclasses import replace
+
+        from exoniche.engines import deterministic
+
+        out = []
+        for j in range(pm.shape[1]):
+            params = prob.params.extended([])
+            changed = {n: float(pm[i, j]) for i, n in enumerate(comp.parameters)}
+            params = type(params)(replace(params[n], value=changed.get(n, params[n].value)) for n in params)
+            ds = deterministic.run(replace(prob, params=params), compiled=comp)
+            out.append(np.stack([ds[s].values for s in comp.species]))
+        return np.stack(out, axis=2)
 
     def _initial(self, kern, pm: np.ndarray, overrides: dict) -> np.ndarray:
         comp = kern.compiled
@@ -401,8 +428,17 @@ def _read_table(path: Path, index: str | None) -> pd.DataFrame:
     return df
 
 
-def load(yaml_path: str | Path, *, lint: bool = True) -> PetabProblem:
-    """Read, check and prepare a PEtab v1 problem (YAML with one problem entry)."""
+ENGINES = ("compiled", "deterministic")
+
+
+def load(yaml_path: str | Path, *, lint: bool = True, engine: str = "compiled") -> PetabProblem:
+    """Read, check and prepare a PEtab v1 problem (YAML with one problem entry).
+
+    ``engine``: ``compiled`` (Numba BDF, all parameter columns in one call; compiles once per model) or
+    ``deterministic`` (SciPy BDF per column; no compilation, for large models evaluated a few times).
+    """
+    if engine not in ENGINES:
+        raise DataError(f"--engine: unknown value {engine!r}; allowed: {', '.join(ENGINES)}")
     import petab.v1 as petab
     import yaml
 
@@ -456,7 +492,7 @@ def load(yaml_path: str | Path, *, lint: bool = True) -> PetabProblem:
         rows = np.array([i for i, k in enumerate(keys) if k == key])
         experiments.append(Experiment(key[0], key[1], rows, np.unique(mdf["time"].iloc[rows].to_numpy(dtype=float))))
     return PetabProblem(yaml_path.resolve(), files, problem, model, list(est.index), scales, lower, upper, nominal,
-                        experiments, findings)
+                        experiments, findings, engine=engine)
 
 
 def _check_tables(files: dict, t: dict) -> None:  # noqa: C901 - one check per PEtab rule

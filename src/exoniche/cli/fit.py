@@ -57,12 +57,13 @@ def run(
 @app.command()
 def llh(
     problem: Path = typer.Argument(..., help="PEtab problem YAML (or a folder holding one)."),
+    engine: str = typer.Option("compiled", "--engine", help="compiled (Numba) or deterministic (SciPy, no JIT)."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Log-likelihood of the problem's measurements at the nominal parameters of its parameter table."""
     from exoniche.calibration.petab_problem import LLH_RTOL, load
 
-    prob = load(problem)
+    prob = load(problem, engine=engine)
     prob.rtol = LLH_RTOL
     nllh = float(prob.nllh(prob.nominal))
     result = {"llh": -nllh, "nllh": nllh, "n_measurements": prob.n_measurements}
