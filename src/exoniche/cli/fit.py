@@ -20,7 +20,8 @@ class _FitGroup(typer.core.TyperGroup):
 
 
 app = typer.Typer(cls=_FitGroup, no_args_is_help=True,
-                  help="Fit PEtab problems: `fit PROBLEM.yaml --starts N`, `fit llh PROBLEM.yaml`, `fit profile DIR`.")
+                  help="Fit PEtab problems: `fit PROBLEM.yaml --starts N --seed S [--workers K] [--out DIR] "
+                       "[--json]` (options: `fit run --help`), `fit llh PROBLEM.yaml`, `fit profile DIR`.")
 
 
 @app.command("run", hidden=True)
