@@ -125,3 +125,44 @@ def test_fit_llh_command_prints_the_objective(cli_json):
     assert set(doc) == {"llh", "nllh", "n_measurements"}
     assert doc["n_measurements"] == 48 and abs(doc["llh"] + doc["nllh"]) == 0
     assert abs(doc["nllh"] - 138.2219977) < 1e-6
+
+
+def test_preequilibration_starts_from_the_steady_state_of_its_condition(tmp_path):
+    # dX/dt = k - d X: preequilibrated at k = 2 (X = 2/d), then simulated at k = 1: X(t) = (1 + e^(-d t)) / d
+    import libsbml
+
+    doc = libsbml.SBMLDocument(3, 2)
+    m = doc.createModel()
+    m.setId("production_decay")
+    c = m.createCompartment()
+    c.setId("cell"), c.setSize(1.0), c.setConstant(True)
+    s = m.createSpecies()
+    s.setId("X"), s.setCompartment("cell"), s.setInitialConcentration(0.0), s.setHasOnlySubstanceUnits(False)
+    s.setBoundaryCondition(False), s.setConstant(False)
+    for pid, v in (("k", 1.0), ("d", 0.5)):
+        p = m.createParameter()
+        p.setId(pid), p.setValue(v), p.setConstant(True)
+    for rid, law, prod in (("make", "k", True), ("decay", "d * X", False)):
+        r = m.createReaction()
+        r.setId(rid), r.setReversible(False)
+        ref = r.createProduct() if prod else r.createReactant()
+        ref.setSpecies("X"), ref.setStoichiometry(1.0), ref.setConstant(True)
+        r.createKineticLaw().setMath(libsbml.parseL3Formula(law))
+    (tmp_path / "model.xml").write_text(libsbml.writeSBMLToString(doc))
+    (tmp_path / "conditions.tsv").write_text("conditionId\tk\nhigh\t2\nlow\t1\n")
+    (tmp_path / "observables.tsv").write_text("observableId\tobservableFormula\tnoiseFormula\nobs_X\tX\t1\n")
+    (tmp_path / "measurements.tsv").write_text(
+        "observableId\tpreequilibrationConditionId\tsimulationConditionId\tmeasurement\ttime\n"
+        "obs_X\thigh\tlow\t3.0\t0\nobs_X\thigh\tlow\t3.0\t2\nobs_X\t\tlow\t1.0\t2\n")
+    (tmp_path / "parameters.tsv").write_text(
+        "parameterId\tparameterScale\tlowerBound\tupperBound\tnominalValue\testimate\nd\tlog10\t0.01\t10\t0.5\t1\n")
+    (tmp_path / "problem.yaml").write_text(
+        "format_version: 1\nparameter_file: parameters.tsv\nproblems:\n- sbml_files: [model.xml]\n"
+        "  condition_files: [conditions.tsv]\n  measurement_files: [measurements.tsv]\n"
+        "  observable_files: [observables.tsv]\n")
+    prob = pp.load(tmp_path / "problem.yaml", lint=False)
+    prob.rtol = pp.LLH_RTOL
+    sim = prob.simulate(prob.nominal)[:, 0]
+    d = 0.5
+    expected = [2 / d, (1 + np.exp(-d * 2)) / d, (1 - np.exp(-d * 2)) / d]  # the last row starts at X = 0
+    assert np.allclose(sim, expected, rtol=1e-7)
