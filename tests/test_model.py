@@ -9,7 +9,8 @@ import pytest
 
 from exoniche import biology, engines, evidence
 from exoniche.errors import ModelError, ScenarioError
-from exoniche.experiments import calibration, validation
+from exoniche.experiments import model_calibration as calibration
+from exoniche.experiments import validation
 from exoniche.experiments.readouts import uptake_percent_dose
 from exoniche.experiments.setup import CellChallenge, Experiment, Injection
 

@@ -74,7 +74,7 @@ def _simulate(patients: int, seed: int, therapy: bool = False) -> tuple[pd.DataF
             "tumour_initial_g": {"cv": 2.0},
             "cargo_tum_pdl1": {"cv": 0.5},
             "colonisation_potential": {"cv": 1.0},
-            "exo_mps_clearance_per_day": {"distribution": "uniform", "low": 8.0, "high": 16.0},
+            "extraction_target_liver": {"distribution": "uniform", "low": 0.02, "high": 0.05},
         },
         "correlations": [{"parameters": ["tumour_initial_g", "cargo_tum_pdl1"], "rho": 0.3}],
         "observe": {"every_days": 28, "markers": list(MARKERS), "analytical_cv": dict.fromkeys(MARKERS, 0.0)},

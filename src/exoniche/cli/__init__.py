@@ -38,14 +38,16 @@ def _root(
 
 def _register() -> None:
     # Each command group lives in its own module so that layers stay independent.
-    from exoniche.cli import biomarkers, evidence, experiments, export, model, serve
+    from exoniche.cli import biomarkers, evidence, experiments, export, fit, model, sensitivity, serve
 
     app.add_typer(evidence.app, name="evidence")
     app.add_typer(export.app, name="export")
     app.add_typer(biomarkers.app, name="biomarkers")
+    app.add_typer(fit.app, name="fit")
     model.register(app)
     experiments.register(app)
     serve.register(app)
+    sensitivity.register(app)
 
 
 _register()

@@ -147,7 +147,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def calibrate(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
         """Refit the command-calibrated parameters to the packaged calibration tables (SciPy least squares)."""
-        from exoniche.experiments.calibration import calibrate as run_calibration
+        from exoniche.experiments.model_calibration import calibrate as run_calibration
 
         results = [r.to_dict() for r in run_calibration()]
         if json_:

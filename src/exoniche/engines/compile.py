@@ -19,7 +19,7 @@ from exoniche.biology.parameters import ParameterSet
 from exoniche.errors import ModelError
 
 _IDENT = re.compile(r"\b[A-Za-z_][A-Za-z0-9_]*\b")
-_FUNCTIONS = {"ln", "pow", "exp"}
+_FUNCTIONS = {"ln", "pow", "exp", "piecewise"}
 
 
 def _pow(a: float, b: float) -> float:
@@ -27,8 +27,14 @@ def _pow(a: float, b: float) -> float:
     return math.pow(a, b) if a > 0 else 0.0
 
 
-SCALAR_NAMESPACE = {"ln": math.log, "exp": math.exp, "pow": _pow}
-ARRAY_NAMESPACE = {"ln": np.log, "exp": np.exp, "pow": lambda a, b: np.power(np.maximum(a, 0.0), b)}
+def _piecewise(value: float, condition: bool, otherwise: float) -> float:
+    # SBML's piecewise(value, condition, otherwise) with one condition (imported SBML models)
+    return value if condition else otherwise
+
+
+SCALAR_NAMESPACE = {"ln": math.log, "exp": math.exp, "pow": _pow, "piecewise": _piecewise}
+ARRAY_NAMESPACE = {"ln": np.log, "exp": np.exp, "pow": lambda a, b: np.power(np.maximum(a, 0.0), b),
+                   "piecewise": np.where}
 
 
 def identifiers(formula: str) -> set[str]:
@@ -40,7 +46,7 @@ def derivative(stoich: np.ndarray, i: int) -> str:
     terms = []
     for j in np.nonzero(stoich[i])[0]:
         v = stoich[i, j]
-        terms.append(f"r{j}" if v == 1 else f"-r{j}" if v == -1 else f"{v!r}*r{j}")
+        terms.append(f"r{j}" if v == 1 else f"-r{j}" if v == -1 else f"{float(v)!r}*r{j}")
     return " + ".join(terms) if terms else "0.0"
 
 

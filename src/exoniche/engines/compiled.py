@@ -467,7 +467,8 @@ def _generate_source(mech: Mechanism, comp: Compiled) -> tuple[str, int]:
            f"ERROR_CONST = np.array({[float(v) for v in ERROR_CONST]!r})", "",
            jit, "def pow(a, b):", "    return math.pow(a, b) if a > 0.0 else 0.0", "",
            jit, "def ln(a):", "    return math.log(a)", "",
-           jit, "def exp(a):", "    return math.exp(a)", ""]
+           jit, "def exp(a):", "    return math.exp(a)", "",
+           jit, "def piecewise(a, c, b):", "    return a if c else b", ""]
     src += [jit, "def prepare(p, h):"]
     src += [f"    {name} = p[{i}]" for i, name in enumerate(pnames)]
     src += [f"    {e.name} = {e.formula}" for e in hoisted_exprs]

@@ -388,7 +388,7 @@ def v19() -> Check:
 
 
 def v20() -> Check:
-    from exoniche.experiments.calibration import dataset, experimental_metastasis_assay
+    from exoniche.experiments.model_calibration import dataset, experimental_metastasis_assay
 
     row = dataset("experimental_metastasis").iloc[0]
     value = experimental_metastasis_assay()
