@@ -47,6 +47,6 @@ def test_export_petab_command(cli_json, tmp_path):
     table.write_text("observable\ttime\tmeasurement\tsigma\ttransformation\n"
                      "E_tum\t10\t5.0\t0.2\tlog10\nPerm_lung\t20\t1.5\t0.1\tlin\n")
     doc = cli_json("export", "petab", tmp_path / "pe", "--measurements", table, "--days", "30",
-                   "--estimate", "uptake_rate_scale:0.01:100:log10")
-    assert doc["n_measurements"] == 2 and doc["estimated"] == ["uptake_rate_scale"]
+                   "--estimate", "extraction_target_lung:1e-5:1e-2:log10")
+    assert doc["n_measurements"] == 2 and doc["estimated"] == ["extraction_target_lung"]
     assert not [f for f in doc["petablint"] if f.startswith("error")]
