@@ -38,13 +38,14 @@ def _root(
 
 def _register() -> None:
     # Each command group lives in its own module so that layers stay independent.
-    from exoniche.cli import biomarkers, evidence, experiments, export, model
+    from exoniche.cli import biomarkers, evidence, experiments, export, model, tissue
 
     app.add_typer(evidence.app, name="evidence")
     app.add_typer(export.app, name="export")
     app.add_typer(biomarkers.app, name="biomarkers")
     model.register(app)
     experiments.register(app)
+    tissue.register(app)
 
 
 _register()
