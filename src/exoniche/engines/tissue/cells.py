@@ -82,7 +82,6 @@ def _bins(pos, lo, size, nb_):
     return key, start, order
 
 
-@nb.njit(cache=True, parallel=True)
 def mechanics(pos, vprev, motility, radius, rep, adh, movable, lo, hi, rel_adh, dt, pressure, tumour_contact,
               is_tumour):
     """One mechanics step in place: potentials + motility, Adams-Bashforth 2, walls at the domain edge.
@@ -163,7 +162,6 @@ def mechanics(pos, vprev, motility, radius, rep, adh, movable, lo, hi, rel_adh, 
                 pos[i, 2] = min(max(nz_, lo[2] + radius[i]), hi[2] - radius[i])
 
 
-@nb.njit(cache=True, parallel=True)
 def update_motility(motility, pos, uid, speed, bias, persistence, chem_sub, fields, lo, dx, shape, seed, step, dt,
                     three_d):
     """Pick new motility directions (probability dt/persistence), biased up the chemotaxis gradient."""
@@ -205,6 +203,12 @@ def update_motility(motility, pos, uid, speed, bias, persistence, chem_sub, fiel
             motility[i, 0] = speed[i] * dxv / nrm
             motility[i, 1] = speed[i] * dyv / nrm
             motility[i, 2] = speed[i] * dzv / nrm
+
+
+PARALLEL_MIN_CELLS = 3000  # below this a thread team costs more than it saves; results are identical either way
+mechanics_serial, mechanics_parallel = (nb.njit(cache=True)(mechanics), nb.njit(cache=True, parallel=True)(mechanics))
+update_motility_serial, update_motility_parallel = (nb.njit(cache=True)(update_motility),
+                                                    nb.njit(cache=True, parallel=True)(update_motility))
 
 
 @nb.njit(cache=True)

@@ -24,6 +24,14 @@ import numba as nb
 import numpy as np
 
 BLOCK = 64  # lines solved together
+# Below this many voxels a thread team costs more than it saves (on busy cores ~1 ms per parallel region):
+# the same kernels run compiled serially. Lines are independent either way, so the numbers do not change.
+PARALLEL_MIN_VOXELS = 40_000
+
+
+def _dual(fn):
+    """Compile ``fn`` twice: serial and with ``prange`` threads."""
+    return nb.njit(cache=True)(fn), nb.njit(cache=True, parallel=True)(fn)
 FACES = ("zmin", "zmax", "ymin", "ymax", "xmin", "xmax")
 
 
@@ -46,7 +54,6 @@ def _coefficients(n, a, diag0, d_lo, d_hi):
     return lo0, inv0, cp0
 
 
-@nb.njit(cache=True, parallel=True)
 def _sweep_blocks(u, outer, n, inner, lo0, inv0, cp0):
     """Constant-coefficient solve along the middle axis of ``u`` viewed as (outer, n, inner)."""
     nblk = (inner + BLOCK - 1) // BLOCK
@@ -70,7 +77,9 @@ def _sweep_blocks(u, outer, n, inner, lo0, inv0, cp0):
                 u[row + k] -= c * u[row + inner + k]
 
 
-@nb.njit(cache=True, parallel=True)
+_sweep_blocks_serial, _sweep_blocks_parallel = _dual(_sweep_blocks)
+
+
 def _sweep_rows(u, outer, n, lo0, inv0, cp0):
     """Constant-coefficient solve along contiguous rows, BLOCK rows at a time."""
     nblk = (outer + BLOCK - 1) // BLOCK
@@ -92,7 +101,9 @@ def _sweep_rows(u, outer, n, lo0, inv0, cp0):
                 u[idx] -= c * u[idx + 1]
 
 
-@nb.njit(cache=True, parallel=True)
+_sweep_rows_serial, _sweep_rows_parallel = _dual(_sweep_rows)
+
+
 def _sweep_masked(u, outer, n, inner, a, diag0, mask, value):
     """General solve where any voxel may be a Dirichlet voxel (identity row)."""
     for job in nb.prange(outer * inner):
@@ -117,11 +128,16 @@ def _sweep_masked(u, outer, n, inner, a, diag0, mask, value):
             u[idx] -= cp[i] * u[idx + inner]
 
 
-@nb.njit(cache=True, parallel=True)
+_sweep_masked_serial, _sweep_masked_parallel = _dual(_sweep_masked)
+
+
 def _sources(u, S, T, U, Q, dt):
     for i in nb.prange(u.size):
         v = (u[i] + dt * (S[i] * T[i] + Q[i])) / (1.0 + dt * (S[i] + U[i]))
         u[i] = v if v > 0.0 else 0.0
+
+
+_sources_serial, _sources_parallel = _dual(_sources)
 
 
 @nb.njit(cache=True)
@@ -181,10 +197,15 @@ class Solver:
 
     def step(self, fields: np.ndarray, dt: float, S=None, T=None, U=None, Q=None) -> np.ndarray:
         """Advance ``fields`` (n_substrates, nz, ny, nx) by ``dt`` minutes in place."""
+        par = fields[0].size >= PARALLEL_MIN_VOXELS
+        sources = _sources_parallel if par else _sources_serial
+        masked_sweep = _sweep_masked_parallel if par else _sweep_masked_serial
+        rows = _sweep_rows_parallel if par else _sweep_rows_serial
+        blocks = _sweep_blocks_parallel if par else _sweep_blocks_serial
         for s in range(fields.shape[0]):
             u = fields[s].reshape(-1)
             if S is not None:
-                _sources(u, S[s].reshape(-1), T[s].reshape(-1), U[s].reshape(-1), Q[s].reshape(-1), dt)
+                sources(u, S[s].reshape(-1), T[s].reshape(-1), U[s].reshape(-1), Q[s].reshape(-1), dt)
             idx, vals = self._fixed[s]
             _set(u, idx, vals)
             a = self.diffusion[s] * dt / self.dx**2
@@ -192,11 +213,11 @@ class Solver:
             masked = bool(self.inner_mask[s].any())
             for outer, n, inner, lo, hi in self._axes:
                 if masked:
-                    _sweep_masked(u, outer, n, inner, a, diag0, self._full_mask(s), self.value[s].reshape(-1))
+                    masked_sweep(u, outer, n, inner, a, diag0, self._full_mask(s), self.value[s].reshape(-1))
                 elif inner == 1:
-                    _sweep_rows(u, outer, n, *self._coefficients(s, n, a, diag0, lo, hi))
+                    rows(u, outer, n, *self._coefficients(s, n, a, diag0, lo, hi))
                 else:
-                    _sweep_blocks(u, outer, n, inner, *self._coefficients(s, n, a, diag0, lo, hi))
+                    blocks(u, outer, n, inner, *self._coefficients(s, n, a, diag0, lo, hi))
                 _set(u, idx, vals)
         return fields
 

@@ -297,18 +297,26 @@ class _Tissue:
         sig["time"] = np.full(vox.size, t_min)
         return sig
 
-    def _behaviour(self, beh: str, sig: dict) -> np.ndarray:
-        out = np.zeros(self.type.size)
+    def _behaviours(self, sig: dict) -> dict[str, np.ndarray]:
+        """Every behaviour for every cell: the rule set per cell type, base values elsewhere."""
+        out = {beh: np.zeros(self.type.size) for beh in behaviours()}
         for k, t in enumerate(self.types):
-            sel = self.type == k
-            if sel.any():
-                out[sel] = self.ruleset.evaluate(t, beh, {n: v[sel] for n, v in sig.items()}, int(sel.sum()))
+            sel = np.flatnonzero(self.type == k)
+            if not sel.size:
+                continue
+            sub = None
+            for beh in out:
+                if (t, beh) in self.ruleset.groups:
+                    sub = sub or {n: v[sel] for n, v in sig.items()}
+                    out[beh][sel] = self.ruleset.evaluate(t, beh, sub, sel.size)
+                else:
+                    out[beh][sel] = self.ruleset.base.get((t, beh), 0.0)
         return out
 
     def phenotype(self, t_min, vox, pressure, contact, arrivals_ctc_per_min):
         s, dt = self.s, self.s.dt_phenotype
         sig = self._signals(vox, pressure, contact, t_min)
-        b = {beh: self._behaviour(beh, sig) for beh in sorted(behaviours())}
+        b = self._behaviours(sig)
         # relaxing states (fold indices) towards their rule-set targets
         k_s = _p("s100_relax_per_min")
         self.s100 += (1 - np.exp(-k_s * dt)) * (np.maximum(b["custom:s100_expression"], 1.0) - self.s100)
@@ -429,12 +437,15 @@ class _Tissue:
         cell_up[:, :2] = uptake
         cell_up[:, o2] = _p("oxygen_uptake_per_min")
         sub_index = np.array([0, 1], dtype=np.int64)
+        par = self.type.size >= ck.PARALLEL_MIN_CELLS
+        update_motility = ck.update_motility_parallel if par else ck.update_motility_serial
+        mechanics = ck.mechanics_parallel if par else ck.mechanics_serial
         for m in range(n_mech):
             step = self.step_no * n_mech + m
-            ck.update_motility(self.mot, self.pos, self.uid, self.speed, self.bias, persistence, self.chem,
+            update_motility(self.mot, self.pos, self.uid, self.speed, self.bias, persistence, self.chem,
                                self.fields, self.lo, self.dx, np.array(self.shape), s.seed, step, s.dt_mechanics,
                                self.three_d)
-            ck.mechanics(self.pos, self.vprev, self.mot, radius, rep, adh, movable, self.lo, self.hi,
+            mechanics(self.pos, self.vprev, self.mot, radius, rep, adh, movable, self.lo, self.hi,
                          _p("max_adhesion_distance_rel"), s.dt_mechanics, pressure, contact, is_tum)
             vox = ck.voxel_index(self.pos, self.lo, self.dx, np.array(self.shape))
             frac = (vcell / self.vvox)[:, None]
