@@ -107,8 +107,15 @@ class TissueSetup:
     dt_mechanics: float = 1.0
     dt_phenotype: float = 6.0
     threads: int | None = None
+    diffusion: dict[str, float] = field(default_factory=dict)  # substrate -> µm^2/min, overrides tissue.yaml
 
     def validate(self) -> None:
+        for k, v in self.diffusion.items():
+            if k not in SUBSTRATES:
+                raise ScenarioError(f"tissue.diffusion_um2_per_min.{k}: unknown substrate{suggest(k, SUBSTRATES)}; "
+                                    f"allowed: {', '.join(SUBSTRATES)}")
+            if not np.isfinite(v) or v < 0:
+                raise ScenarioError(f"tissue.diffusion_um2_per_min.{k}: {v!r} must be >= 0 µm^2/min")
         if self.organ not in organs():
             raise ScenarioError(f"tissue.organ: unknown value {self.organ!r}{suggest(self.organ, organs())}; "
                                 f"allowed: {', '.join(organs())}")
@@ -174,7 +181,7 @@ class _Tissue:
         self.vvox = self.dx**3
         self.tissue_g = float(np.prod(self.hi)) / UM3_PER_G
         sub = P["substrates"]
-        D = [float(sub[k]["diffusion_um2_per_min"]["value"]) for k in SUBSTRATES]
+        D = [float(s.diffusion.get(k, sub[k]["diffusion_um2_per_min"]["value"])) for k in SUBSTRATES]
         lam = [float(sub[k]["decay_per_min"]["value"]) for k in SUBSTRATES]
         self.solver = Solver(self.shape, self.dx, D, lam, dirichlet=[()] * len(SUBSTRATES))
         self.fields = np.zeros((len(SUBSTRATES), *self.shape))
