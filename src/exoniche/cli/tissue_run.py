@@ -12,10 +12,11 @@ from exoniche.cli.model import _progress
 
 def run_tissue_command(scenario: Path, out: Path | None, threads: int | None, json_: bool) -> None:
     from exoniche.experiments.scenario import load_scenario
-    from exoniche.experiments.tissue import INDICES, run_tissue_scenario
+    from exoniche.experiments.tissue import INDICES, run_tissue_scenario, tissue_setup
     from exoniche.io.tissue_report import write_tissue
 
     sc = load_scenario(scenario)
+    tissue_setup(sc)  # bad input fails before the progress bar starts
     with _progress(json_) as bar:
         task = bar.add_task(f"tissue: {len(sc.arms)} arm(s) + healthy tissue", total=1.0)
         study = run_tissue_scenario(sc, threads=threads, progress=lambda f: bar.update(task, completed=f))

@@ -35,7 +35,8 @@ MAX_REPLICATES = 100_000
 MAX_DURATION_DAYS = 3650.0
 
 TOP_KEYS = ("name", "description", "seed", "replicates", "duration_days", "output_step_days", "output_times_days",
-            "host", "tumour", "injection", "challenge", "interventions", "readouts", "parameters", "arms", "cohort", "tissue")
+            "host", "tumour", "injection", "challenge", "interventions", "readouts", "parameters", "arms", "cohort",
+            "tissue")
 ARM_KEYS = ("label", "description", "host", "tumour", "injection", "challenge", "interventions", "parameters")
 HOST_KEYS = ("physiology", "immune_status")
 TUMOUR_KEYS = ("preset", "initial_g", "cargo", "cargo_profile", "doubling_time_days", "secretion_per_cell_per_h",

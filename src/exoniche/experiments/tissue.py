@@ -131,15 +131,22 @@ class TissueStudy:
         return out
 
 
-def run_tissue_scenario(scenario: Scenario, threads: int | None = None, progress=None) -> TissueStudy:
-    """Run the scenario's ``[tissue]`` table for every arm (plus healthy tissue)."""
+def tissue_setup(scenario: Scenario) -> TissueSetup:
+    """The validated ``[tissue]`` table of ``scenario``."""
     if scenario.tissue is None:
-        raise ScenarioError(f"{scenario.source}: tissue: the scenario has no [tissue] table (see docs/tissue.md)")
+        raise ScenarioError(f"{scenario.source}: tissue: the scenario has no tissue table "
+                            "(add one headed 'tissue' in brackets; see docs/tissue.md)")
     setup = parse_tissue(scenario.tissue, scenario.source, scenario.seed)
-    setup.threads = threads
     if setup.days > scenario.duration_days:
         raise ScenarioError(f"{scenario.source}: tissue.days: {setup.days:g} is longer than duration_days "
                             f"({scenario.duration_days:g}); the whole-body run drives the tissue")
+    return setup
+
+
+def run_tissue_scenario(scenario: Scenario, threads: int | None = None, progress=None) -> TissueStudy:
+    """Run the scenario's ``[tissue]`` table for every arm (plus healthy tissue)."""
+    setup = tissue_setup(scenario)
+    setup.threads = threads
     n = len(scenario.arms) + 1
     done = [0]
 

@@ -19,7 +19,7 @@ from exoniche.io.compare_report import page, save_figure  # noqa: E402
 from exoniche.io.report import _img  # noqa: E402
 
 TYPE_STYLE = {"fibroblast": ("#2ca02c", 14), "kupffer": ("#2ca02c", 14), "epithelial": ("#c7c7c7", 8),
-              "endothelial": ("#d62728", 10), "macrophage": ("#ff7f0e", 14), "cd8_t": ("#1f77b4", 12),
+              "endothelial": ("#d62728", 10), "macrophage": ("#ff7f0e", 8), "cd8_t": ("#1f77b4", 12),
               "nk": ("#9467bd", 12), "tumour": ("#000000", 30)}
 INDICES = ("S100", "Perm", "FN", "BMDC")
 
@@ -50,7 +50,7 @@ def figure_snapshots(arm, path: Path) -> Path:
     n = res.fields.sizes["day"]
     picks = sorted({0, n // 3, 2 * n // 3, n - 1})
     vmax = float(res.fields["exo_tumour"].max()) or 1.0
-    fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks), 4.3))
+    fig, axes = plt.subplots(1, len(picks), figsize=(4 * len(picks) + 1, 4.3), layout="constrained")
     for ax, i in zip(np.atleast_1d(axes), picks):
         im = _draw(ax, arm, i, vmax)
     fig.colorbar(im, ax=axes, shrink=0.8, label="tumour exosomes (particles/µm³)")
@@ -129,7 +129,8 @@ def write_tissue(study, out: str | Path, command: str) -> dict:
     body = (f"<h1>Tissue niche: {html.escape(study.scenario.name)} ({study.setup.organ})</h1>"
             f"<p class='note'>{html.escape(command)}; grid {d['grid']} voxels of {d['voxel_um']:g} µm, seed "
             f"{d['seed']}. Tissue indices are folds over healthy tissue (same seed, no arrivals).</p>"
-            f"<table><tr><th>arm</th><th>day</th>{head}<th>uptake share, {target}s</th><th>tumour cells arrived</th><th>colonies</th></tr>"
+            f"<table><tr><th>arm</th><th>day</th>{head}<th>uptake share, {target}s</th>"
+            "<th>tumour cells arrived</th><th>colonies</th></tr>"
             f"{rows}</table>" + "".join(_img(f) for f in figs) +
             f'<h2>Animation</h2><img alt="animation" src="data:image/gif;base64,{gif_b64}">')
     (out / "report.html").write_text(page(f"tissue {study.scenario.name}", body), encoding="utf-8")

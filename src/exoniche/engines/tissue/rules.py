@@ -65,7 +65,8 @@ def parse_rules(lines, source: str = "<rules>", cell_types=None, signals=None, b
             sat, half, hill = (float(v) for v in row[4:7])
             dead = bool(float(row[7]))
         except ValueError:
-            raise DataError(f"{where}: saturation value, half-max, Hill power and applies-to-dead must be numbers")
+            raise DataError(f"{where}: saturation value, half-max, Hill power and applies-to-dead must be "
+                            "numbers") from None
         if half <= 0 or hill <= 0 or not np.isfinite(sat):
             raise DataError(f"{where}: half-max and Hill power must be > 0 (got {half:g}, {hill:g})")
         rules.append(Rule(ct, sig, direction, beh, sat, half, hill, dead, row[8] if len(row) == 9 else ""))

@@ -86,20 +86,45 @@ def threads_identical(run) -> bool:
 
 
 def _diffusion_run() -> dict:
-    """A small 2-D field run with secretion and uptake (used until cells are added to the check)."""
+    """A small 2-D field run with secretion and uptake through the threaded kernels."""
     rng = np.random.default_rng(5)
     shape = (1, 40, 40)
     solver = Solver(shape, 20.0, [40.0, 1000.0], [0.001, 0.01])
     fields = rng.random((2, *shape))
     S, T, U, Q = (rng.random((2, *shape)) * 0.1 for _ in range(4))
-    for _ in range(50):
-        solver.step(fields, 1.0, S, T, U, Q)
+    from exoniche.engines.tissue import diffusion
+
+    saved, diffusion.PARALLEL_MIN_VOXELS = diffusion.PARALLEL_MIN_VOXELS, 0
+    try:
+        for _ in range(50):
+            solver.step(fields, 1.0, S, T, U, Q)
+    finally:
+        diffusion.PARALLEL_MIN_VOXELS = saved
     return {"fields": fields}
 
 
+def _tissue_run() -> dict:
+    """A small tissue run (cells, rules, random motility, arrivals) with the threaded kernels forced on."""
+    from exoniche.engines.tissue import cells, diffusion
+    from exoniche.engines.tissue.model import Arrivals, TissueSetup, run_tissue
+
+    saved = diffusion.PARALLEL_MIN_VOXELS, cells.PARALLEL_MIN_CELLS
+    diffusion.PARALLEL_MIN_VOXELS, cells.PARALLEL_MIN_CELLS = 0, 0
+    try:
+        arr = Arrivals(np.array([0.0, 1.0]), np.full(2, 2e11), np.zeros(2), np.full(2, 5e6))
+        res = run_tissue(TissueSetup(organ="lung", size_um=(200.0, 200.0), days=0.25, save_every_days=0.125,
+                                     cargo_tumour={"itga6b4": 1.0, "pdl1": 0.5}, arrivals=arr, seed=7))
+    finally:
+        diffusion.PARALLEL_MIN_VOXELS, cells.PARALLEL_MIN_CELLS = saved
+    num = res.cells.select_dtypes("number")
+    return {"cells": num.to_numpy(), "fields": res.fields.to_array().values,
+            "daily": res.daily.select_dtypes("number").to_numpy()}
+
+
 def verify(run=None) -> dict:
-    """The three checks; ``run`` (a no-argument function returning arrays) is used for the thread check."""
+    """The three checks; ``run`` (a no-argument function returning arrays) replaces the tissue run of the
+    thread check."""
     ps = point_source_error()
     return {"point_source_rel_err": ps["rel_err"], "mass_rel_err": mass_error(),
-            "thread_identical": threads_identical(run or _diffusion_run),
+            "thread_identical": threads_identical(run or _tissue_run),
             "details": {"point_source": ps}}
