@@ -225,3 +225,65 @@ class Solver:
         m = np.zeros(int(np.prod(self.shape)), dtype=np.bool_)
         m[self._fixed[s][0]] = True
         return m
+
+
+@nb.njit(cache=True)
+def _run_steps(fields, nsteps, dt, S, T, U, Q, axes, coef, fixed_idx, fixed_val, fixed_ptr,
+               internal, vox, uptake_vol, sub_index):
+    """``nsteps`` full steps (sources, sweeps, Dirichlet faces, cell internalisation) in one compiled loop."""
+    ns = fields.shape[0]
+    for _ in range(nsteps):
+        for s in range(ns):
+            u = fields[s]
+            _sources_serial(u, S[s], T[s], U[s], Q[s], dt)
+            for j in range(fixed_ptr[s], fixed_ptr[s + 1]):
+                u[fixed_idx[j]] = fixed_val[j]
+            for a in range(axes.shape[0]):
+                outer, n, inner = axes[a, 0], axes[a, 1], axes[a, 2]
+                lo0, inv0, cp0 = coef[s, a, 0, :n], coef[s, a, 1, :n], coef[s, a, 2, :n]
+                if inner == 1:
+                    _sweep_rows_serial(u, outer, n, lo0, inv0, cp0)
+                else:
+                    _sweep_blocks_serial(u, outer, n, inner, lo0, inv0, cp0)
+                for j in range(fixed_ptr[s], fixed_ptr[s + 1]):
+                    u[fixed_idx[j]] = fixed_val[j]
+        for i in range(vox.size):
+            for k in range(sub_index.size):
+                internal[i, k] += dt * uptake_vol[i, k] * fields[sub_index[k], vox[i]]
+
+
+def run_steps(solver: Solver, fields, nsteps: int, dt: float, S, T, U, Q, internal=None, vox=None,
+              uptake_vol=None, sub_index=None):
+    """``nsteps`` steps of ``solver`` in one compiled loop (small grids without inner Dirichlet voxels),
+    adding each cell's uptake to ``internal`` as the tissue model does; same numbers as repeated ``step``."""
+    if any(m.any() for m in solver.inner_mask):
+        for _ in range(nsteps):
+            solver.step(fields, dt, S, T, U, Q)
+            if internal is not None:
+                from exoniche.engines.tissue.cells import internalise
+
+                internalise(internal, vox, uptake_vol, fields.reshape(fields.shape[0], -1), dt, sub_index)
+        return fields
+    ns = fields.shape[0]
+    axes = np.array([(o, n, i) for (o, n, i, _, _) in solver._axes], dtype=np.int64).reshape(-1, 3)
+    nmax = int(axes[:, 1].max()) if axes.size else 1
+    coef = np.zeros((ns, max(len(axes), 1), 3, nmax))
+    for s in range(ns):
+        a = solver.diffusion[s] * dt / solver.dx**2
+        diag0 = 1.0 + dt * solver.decay[s] / max(solver.ndim, 1)
+        for j, (_, n, _, lo, hi) in enumerate(solver._axes):
+            c = solver._coefficients(s, n, a, diag0, lo, hi)
+            for r in range(3):
+                coef[s, j, r, :n] = c[r]
+    ptr = np.zeros(ns + 1, dtype=np.int64)
+    for s in range(ns):
+        ptr[s + 1] = ptr[s] + solver._fixed[s][0].size
+    idx = np.concatenate([f[0] for f in solver._fixed]).astype(np.int64)
+    val = np.concatenate([f[1] for f in solver._fixed]).astype(float)
+    flat = fields.reshape(ns, -1)
+    if internal is None:
+        internal, vox = np.zeros((0, 1)), np.zeros(0, dtype=np.int64)
+        uptake_vol, sub_index = np.zeros((0, 1)), np.zeros(1, dtype=np.int64)
+    _run_steps(flat, nsteps, dt, *(np.ascontiguousarray(x).reshape(ns, -1) for x in (S, T, U, Q)), axes, coef,
+               idx, val, ptr, internal, vox, np.ascontiguousarray(uptake_vol), np.asarray(sub_index, np.int64))
+    return fields
