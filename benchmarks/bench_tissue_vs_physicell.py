@@ -95,7 +95,7 @@ def run_exoniche(minutes: float, seed: int = 0, dt_diff=0.01, dt_mech=0.1, dt_ph
     n_mech = int(round(dt_phen / dt_mech))
     n_diff = int(round(dt_mech / dt_diff))
     step = 0
-    for k in range(int(round(minutes / dt_phen))):
+    for _k in range(int(round(minutes / dt_phen))):
         # phenotype (PhysiCell's epithelial_function / macrophage_function, every dt_phen)
         epi = ~is_mac
         burst = epi & (virus >= P["burst"])
