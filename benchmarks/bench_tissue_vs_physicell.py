@@ -155,7 +155,9 @@ def run_exoniche(minutes: float, seed: int = 0, dt_diff=0.01, dt_mech=0.1, dt_ph
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--physicell-source", type=Path, default=DEFAULT_SOURCE.resolve())
-    ap.add_argument("--minutes", type=float, default=2880.0)
+    ap.add_argument("--minutes", type=float, default=2880.0, help="simulated minutes (the sample's 2880)")
+    ap.add_argument("--reuse-build", type=Path, default=None,
+                    help="development only: a folder where `make virus-macrophage-sample && make` already ran")
     args = ap.parse_args()
     if not (args.physicell_source / "Makefile").exists():
         print(f"PhysiCell source not found at {args.physicell_source}", file=sys.stderr)
@@ -163,12 +165,17 @@ def main() -> int:
     numba.set_num_threads(THREADS)
     run_exoniche(12.0)  # compile the kernels (cached on disk) before timing
     with tempfile.TemporaryDirectory() as tmp:
-        t_build = time.perf_counter()
-        folder = build_physicell(args.physicell_source, Path(tmp))
-        print(f"PhysiCell built in {time.perf_counter() - t_build:.0f} s")
+        if args.reuse_build:
+            folder = args.reuse_build
+        else:
+            t_build = time.perf_counter()
+            folder = build_physicell(args.physicell_source, Path(tmp))
+            print(f"PhysiCell built in {time.perf_counter() - t_build:.0f} s", flush=True)
         pc_wall, pc_total = run_physicell(folder, args.minutes)
+        print(f"PhysiCell ran in {pc_wall:.1f} s", flush=True)
     ours_wall, ours_total = run_exoniche(args.minutes)
-    print(f"PhysiCell 1.14.2 virus-macrophage, {THREADS} threads: {pc_wall:.1f} s, total virion {pc_total:.1f}")
+    print(f"PhysiCell 1.14.2 virus-macrophage, {args.minutes:g} min, {THREADS} threads: {pc_wall:.1f} s, "
+          f"total virion {pc_total:.1f}")
     print(f"exoniche tissue kernels, same case, {THREADS} threads: {ours_wall:.1f} s, total virion {ours_total:.1f}")
     rel = abs(ours_total - pc_total) / pc_total
     print(f"same problem: total virion differs by {100 * rel:.1f} % ({'within' if rel <= 0.1 else 'NOT within'} 10 %)")
