@@ -38,7 +38,7 @@ def _root(
 
 def _register() -> None:
     # Each command group lives in its own module so that layers stay independent.
-    from exoniche.cli import biomarkers, evidence, experiments, export, fit, model, sensitivity, serve
+    from exoniche.cli import biomarkers, evidence, experiments, export, fit, model, sensitivity, serve, tissue
 
     app.add_typer(evidence.app, name="evidence")
     app.add_typer(export.app, name="export")
@@ -48,6 +48,7 @@ def _register() -> None:
     experiments.register(app)
     serve.register(app)
     sensitivity.register(app)
+    tissue.register(app)
 
 
 _register()

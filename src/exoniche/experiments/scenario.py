@@ -35,7 +35,8 @@ MAX_REPLICATES = 100_000
 MAX_DURATION_DAYS = 3650.0
 
 TOP_KEYS = ("name", "description", "seed", "replicates", "duration_days", "output_step_days", "output_times_days",
-            "host", "tumour", "injection", "challenge", "interventions", "readouts", "parameters", "arms", "cohort")
+            "host", "tumour", "injection", "challenge", "interventions", "readouts", "parameters", "arms", "cohort",
+            "tissue")
 ARM_KEYS = ("label", "description", "host", "tumour", "injection", "challenge", "interventions", "parameters")
 HOST_KEYS = ("physiology", "immune_status", "allow_xenograft")
 TUMOUR_KEYS = ("preset", "initial_g", "cargo", "cargo_profile", "doubling_time_days", "secretion_per_cell_per_h",
@@ -71,6 +72,7 @@ class Scenario:
         common random numbers make arm differences less noisy).
     readouts : organs and snapshot days for the tables.
     cohort : the raw ``[cohort]`` table, passed through unvalidated (``None`` if absent).
+    tissue : the raw ``[tissue]`` table (validated by :mod:`exoniche.experiments.tissue`; ``None`` if absent).
     raw : the whole parsed TOML document.
     """
 
@@ -83,6 +85,7 @@ class Scenario:
     seed: int = DEFAULT_SEED
     readouts: Readouts = field(default_factory=Readouts)
     cohort: dict | None = None
+    tissue: dict | None = None
     arm_descriptions: dict[str, str] = field(default_factory=dict)
     raw: dict = field(default_factory=dict)
 
@@ -402,6 +405,9 @@ def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "sce
     cohort = doc.get("cohort")
     if cohort is not None and not isinstance(cohort, dict):
         raise ctx.error("cohort", f"{_show(cohort)} must be a table")
+    tissue = doc.get("tissue")
+    if tissue is not None and not isinstance(tissue, dict):
+        raise ctx.error("tissue", f"{_show(tissue)} must be a table")
 
     base_doc = {k: doc[k] for k in ARM_KEYS if k in doc}
     base = _experiment(ctx, base_doc, "", duration, output_times, "baseline") if "arms" not in doc else None
@@ -433,7 +439,7 @@ def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "sce
         arms["baseline"] = base
         descriptions["baseline"] = description
     return Scenario(name=name, description=description, source=source, base=base, arms=arms,
-                    replicates=replicates, seed=seed, readouts=Readouts(organs, days), cohort=cohort,
+                    replicates=replicates, seed=seed, readouts=Readouts(organs, days), cohort=cohort, tissue=tissue,
                     arm_descriptions=descriptions, raw=doc)
 
 
