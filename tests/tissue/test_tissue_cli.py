@@ -9,6 +9,8 @@ import pytest
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "tissue" / "lung_niche.toml"
 BASE = """duration_days = 2
+[host]
+immune_status = "immunodeficient"
 [tumour]
 preset = "4175-LuT"
 initial_g = 0.1

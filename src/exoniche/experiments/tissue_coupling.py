@@ -19,10 +19,12 @@ def organ_arrivals(ds, problem, organ: str) -> Arrivals:
 
     Exosomes (particles/g/day): the organ's uptake flux ``(k_<pop>_<organ>_target + k_<pop>_<organ>_stroma)
     * E_<pop>`` for the tumour and injected populations. Tumour cells (cells/g/day): the arrest flux
-    ``ctc_loss_per_day * (shed_cell_viability * C + C_inj) * arrest_<organ>``.
+    ``ctc_loss_per_day * (shed_cell_viability * C * arrest_tum_<organ> + C_inj * arrest_inj_<organ>)`` (model
+    v2: shed CTCs follow the primary's drainage, injected cells their own route).
     """
     params = problem.params
-    names = [f"k_{p}_{organ}_{c}" for p in ("tum", "inj") for c in ("target", "stroma")] + [f"arrest_{organ}"]
+    names = [f"k_{p}_{organ}_{c}" for p in ("tum", "inj") for c in ("target", "stroma")] + [
+        f"arrest_tum_{organ}", f"arrest_inj_{organ}"]
     ds = add_expressions(ds.copy(), compile_mechanism(problem.mechanism, params), params, names)
     gp = params.value("particles_per_gp")
     mass = params.value(f"organ_mass_{organ}_g")
@@ -30,8 +32,9 @@ def organ_arrivals(ds, problem, organ: str) -> Arrivals:
     def exo(p):
         return (ds[f"k_{p}_{organ}_target"] + ds[f"k_{p}_{organ}_stroma"]).values * ds[f"E_{p}"].values * gp / mass
 
-    ctc = params.value("ctc_loss_per_day") * (params.value("shed_cell_viability") * ds["C"].values +
-                                              ds["C_inj"].values) * ds[f"arrest_{organ}"].values / mass
+    ctc = params.value("ctc_loss_per_day") * (
+        params.value("shed_cell_viability") * ds["C"].values * ds[f"arrest_tum_{organ}"].values
+        + ds["C_inj"].values * ds[f"arrest_inj_{organ}"].values) / mass
     return Arrivals(np.asarray(ds["time"].values, float), exo("tum"), exo("inj"), np.asarray(ctc, float))
 
 

@@ -97,6 +97,9 @@ def mechanics(pos, vprev, motility, radius, rep, adh, movable, lo, hi, rel_adh, 
     for a in range(3):
         nb_[a] = max(1, int((hi[a] - lo[a]) / size) + 1)
     key, start, order = _bins(pos, lo, size, nb_)
+    # velocities from the positions at the start of the step for every cell (as PhysiCell does), new
+    # positions into a copy: updating pos in place would let a thread read a neighbour already moved
+    new = pos.copy()
     for i in nb.prange(n):
         vx = motility[i, 0]
         vy = motility[i, 1]
@@ -156,10 +159,14 @@ def mechanics(pos, vprev, motility, radius, rep, adh, movable, lo, hi, rel_adh, 
             vprev[i, 1] = vy
             vprev[i, 2] = vz
             # walls: stay one radius inside the domain (PhysiCell's virtual_wall_at_domain_edge)
-            pos[i, 0] = min(max(nx_, lo[0] + radius[i]), hi[0] - radius[i])
-            pos[i, 1] = min(max(ny_, lo[1] + radius[i]), hi[1] - radius[i])
+            new[i, 0] = min(max(nx_, lo[0] + radius[i]), hi[0] - radius[i])
+            new[i, 1] = min(max(ny_, lo[1] + radius[i]), hi[1] - radius[i])
             if hi[2] - lo[2] > 2 * radius[i]:
-                pos[i, 2] = min(max(nz_, lo[2] + radius[i]), hi[2] - radius[i])
+                new[i, 2] = min(max(nz_, lo[2] + radius[i]), hi[2] - radius[i])
+    for i in nb.prange(n):
+        pos[i, 0] = new[i, 0]
+        pos[i, 1] = new[i, 1]
+        pos[i, 2] = new[i, 2]
 
 
 def update_motility(motility, pos, uid, speed, bias, persistence, chem_sub, fields, lo, dx, shape, seed, step, dt,
