@@ -5,9 +5,12 @@ the common syntax of Python and SBML Level 3 formulas: ``+ - * /``, ``pow(a, b)`
 ``exp(x)``), the species it changes, and the claims of the evidence base it encodes. Engines and the
 SBML exporter read this one declaration; nothing here computes.
 
-Compartments: primary tumour, plasma, five target organs (lung, liver, bone marrow, brain, regional
-lymph node) each with a target stromal cell type and the other (stromal/endothelial) cells, and the
-macrophage clearance sink (liver/spleen phagocytes; degraded exosomes).
+Compartments: primary tumour, plasma and a slow distribution pool, five target organs (lung, liver,
+bone marrow, brain, regional lymph node) each with a target cell type and the other cells, spleen, the
+remaining tissues, and degraded exosomes (lysosomal turnover).
+
+``build_mechanism`` declares the model one hallmark at a time (``_growth_hypoxia`` ...
+``_dissemination_colonisation``, in :data:`HALLMARKS` order), each function a short, cited block.
 """
 
 from __future__ import annotations
@@ -207,10 +210,8 @@ def _k_spleen(saturating: bool) -> str:
     return "q_per_day * flow_share_spleen * extraction_spleen * mps_present" + (" * sat_spleen" if saturating else "")
 
 
-def build_mechanism() -> Mechanism:
-    """Declare the whole-body model (75 species)."""
-    m = Mechanism()
-    # ------------------------------------------------------------------ species
+def _state(m: Mechanism) -> None:
+    """Species: the state vector, declared in one place so its layout is fixed."""
     m.sp("N", "g", "primary", "primary tumour mass", "tumour_initial_g", 1.0)
     for p, desc in POPULATIONS.items():
         m.sp(f"E_{p}", "Gp", "plasma", f"{desc} in plasma", "E_tum_qss0" if p == "tum" else "0", 10.0)
@@ -250,7 +251,9 @@ def build_mechanism() -> Mechanism:
     m.sp("PDL1_ifn", "fold", "primary", "IFN-γ-driven PD-L1 on tumour cells and their exosomes, fold over the "
          "line's resting level [38]", "1", 1.0)
 
-    # ------------------------------------------------------------------ expressions
+
+def _growth_hypoxia(m: Mechanism) -> None:
+    """Primary growth, hypoxia and chemotherapy with exosome-transferred resistance [68, 69, 102]."""
     m.ex("tumour_alpha", "tumour_growth_host_factor * ln(2) / (tumour_doubling_time_days * "
          "ln(tumour_capacity_g / 0.001))", "1/day",
          "Gompertz rate giving the preset's doubling time at 1 mg (slower in human hosts)")
@@ -259,12 +262,37 @@ def build_mechanism() -> Mechanism:
     m.ex("hypoxia", "hyp_size + (1 - hyp_size) * hypoxia_extra", "dimensionless",
          "hypoxic fraction including experimentally imposed hypoxia")
     m.ex("met_mass", _sum(f"M_{o}" for o in ORGANS), "g", "total metastatic mass")
+    m.pr("tumour_growth", "tumour_alpha * N * ln(tumour_capacity_g / (N + mass_floor_g))", {"N": 1},
+         "growth_hypoxia", ["BG-13"], "Gompertz growth of the primary", refs=["Norton 1988 Cancer Res 48:7067"])
+    m.ex("chemo_effect", "chemo_kill_per_day * (1 - Resist)", "1/day",
+         "chemotherapy kill rate, lowered by the resistant fraction [102]")
+    m.pr("chemotherapy", "chemo_effect * N", {"N": -1}, "growth_hypoxia", ["THER-08", "THER-12"],
+         "cytotoxic chemotherapy of the primary (e.g. oxaliplatin)")
+    m.pr("resistance_transfer", "chemo_resistance_rate * conc_tum * cargo_tum_resistance * (1 - Resist) "
+         "* (chemo_kill_per_day / (chemo_kill_per_day + chemo_reference_kill_per_day))",
+         {"Resist": 1}, "growth_hypoxia", ["THER-12", "THER-11", "THER-08"],
+         "exosomes of resistant cells transfer ΔNp73 and oxaliplatin resistance to sensitive cells under therapy [102]")
+
+
+def _secretion(m: Mechanism) -> None:
+    """Exosome release by tumour mass into blood and lymph, raised by hypoxia [50, 51]."""
     m.ex("sec_per_g", "tumour_secretion_per_cell_per_h * hours_per_day * cells_per_g / particles_per_gp * "
          "(1 + hypoxia_secretion_gain * hypoxia) * release_factor", "Gp/g/day", "exosome release per g tumour")
     m.ex("cargo_tum_pdl1_now", "cargo_tum_pdl1 * PDL1_ifn", "dimensionless",
          "PD-L1 on tumour cells and their exosomes now: the line's level raised by IFN-γ [38]")
     m.ex("cargo_hyp_vegf", "cargo_tum_vegf * (1 + hypoxia_cargo_gain * hypoxia)", "dimensionless",
          "pro-angiogenic cargo of tumour exosomes, raised by hypoxia [50, 51]")
+    m.pr("secretion_blood", "sec_per_g * (N * (1 - lymph_drainage_fraction) * (1 - first_pass_tum) + met_mass)",
+         {"E_tum": 1},
+         "secretion", ["IMS-06", "BG-10", "ANG-01", "ECM-15"],
+         "exosome release by primary and metastases into blood (more when hypoxic [50, 51])",
+         refs=["Chiu 2016 Small (60-65 exosomes/cell/h)"])
+    m.pr("secretion_lymph", "sec_per_g * N * lymph_drainage_fraction", {"B_tum_ln_target": 1}, "secretion",
+         ["IMS-06", "IMS-11"], "exosomes draining through lymphatics to the regional node")
+
+
+def _circulation_clearance(m: Mechanism) -> None:
+    """Whole-body exosome kinetics: PBPK delivery, uptake by every site, turnover, first pass."""
     for o in ORGANS:
         m.ex(f"mass_{o}", f"organ_mass_{o}_g", "g", f"{ORGAN_NAMES[o]} mass")
     _pbpk_delivery(m)
@@ -281,123 +309,13 @@ def build_mechanism() -> Mechanism:
          "plasma tumour exosomes at quasi-steady state for the initial tumour")
     m.ex("E_tum_int_qss0", "E_tum_qss0 * distribution_volume_ratio", "Gp",
          "tumour exosomes of the slow distribution pool in equilibrium with plasma")
-    # cargo-weighted loads per g organ; tumour-population vegf uses the hypoxia-raised cargo
-    cargo_of = {("tum", "vegf"): "cargo_hyp_vegf", ("tum", "pdl1"): "cargo_tum_pdl1_now"}
-    for o in ORGANS:
-        engaged = _sum(f"B_{p}_{o}_target * (intfrac_{p}_{o} + src_nonintegrin_weight * (1 - intfrac_{p}_{o}))"
-                       for p in POPULATIONS)
-        m.ex(f"x_src_{o}", f"{engaged} * particles_per_gp / (mass_{o} * target_cells_per_g)", "particles/cell",
-             f"integrin-engaged exosomes internalised per {TARGET_CELLS[o]} (integrin-free uptake weighted by "
-             "src_nonintegrin_weight)")
-        m.ex(f"src_{o}", f"pow(x_src_{o}, src_hill) / (pow(x_src_{o}, src_hill) + "
-             f"pow(src_half_particles_per_cell, src_hill))", "dimensionless",
-             f"Src activation in {TARGET_CELLS[o]}s by integrin-bound exosomes [25]")
-        for k in SIGNAL_CARGO:
-            cells = ("target",) if k == "mif" else CELLS  # MIF acts on Kupffer cells [72]
-            terms = [f"B_{p}_{o}_{c} * {cargo_of.get((p, k), f'cargo_{p}_{k}')}" for p in POPULATIONS for c in cells]
-            m.ex(f"load_{k}_{o}", f"{_sum(terms)} / mass_{o}", "Gp/g", f"{k}-weighted exosome load per g {o}")
-        leak = f"leak_weight_mir105 * load_mir105_{o} + leak_weight_mir25 * load_mir25_{o} + " \
-               f"leak_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block)"
-        m.ex(f"leak_{o}", f"({leak}) / (({leak}) + leak_half_gp_per_g)", "dimensionless",
-             "pro-permeability signal: miR-105 [56], miR-25-3p [58], VEGF-like cargo [50, 51]")
-        ang = f"angio_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block) + angio_weight_mir25 * load_mir25_{o}"
-        m.ex(f"angsig_{o}", f"({ang}) / (({ang}) + angio_half_gp_per_g)", "dimensionless",
-             "pro-angiogenic signal: VEGF/CA9/E-cadherin [50-55], miR-25-3p [58]")
-        act = "(TGFb_liver - 1) * (1 - tgfb_block)" if o == "liver" else f"(S100_{o} - 1)"
-        m.ex(f"fnact_{o}", f"{act} / ({act} + fn_half_activation)", "dimensionless",
-             "stromal activation driving fibronectin: Kupffer TGF-β on stellate cells [72] (liver), "
-             "activated S100A4+ fibroblasts [64] (other organs)")
-        bm = f"((FN_{o} - 1) + bmdc_weight_s100 * (S100_{o} - 1) + bmdc_weight_hypoxia * hypoxia)"
-        m.ex(f"bmact_{o}", f"(1 - ccl2_block) * {bm} / ({bm} + bmdc_half_activation)", "dimensionless",
-             "BMDC arrest on fibronectin [72], S100A8/A9 chemoattraction [65], hypoxia G-CSF/VEGF [68, 69]")
-        md = f"((S100_{o} - 1) + (BMDC_{o} - 1))"
-        m.ex(f"mdact_{o}", f"{md} / ({md} + mdsc_half_activation)", "dimensionless",
-             "suppressive-cell recruitment by inflammation and BMDCs [5, 39-41]")
-        m.ex(f"survsig_{o}", f"load_surveillance_{o} / (load_surveillance_{o} + surveillance_half_gp_per_g)",
-             "dimensionless", "non-metastatic exosome signal recruiting patrolling monocytes / NK [49]")
-    m.ex("mifsig", "(1 - mif_block) * load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
-         "MIF delivered to Kupffer cells [72]")
     m.ex("conc_tum", "E_tum / plasma_volume_ml", "Gp/mL", "tumour-derived exosome concentration in plasma")
-    m.ex("conc_pdl1", "(E_tum * cargo_tum_pdl1_now + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
-         "PD-L1-weighted exosome concentration in plasma")
-    # Anti-PD-1 competes with PD-L1 for PD-1: blockade b raises the half-saturating ligand level
-    # by 1/(1-b), so very high exosomal PD-L1 can still engage PD-1 under therapy [38].
-    m.ex("pd1_shift", "1 / (1 - pd1_blockade)", "dimensionless", "competitive shift of PD-1 engagement")
-    m.ex("load_pdl1_spleen", "(B_tum_spleen * cargo_tum_pdl1_now + B_inj_spleen * cargo_inj_pdl1) / "
-         "organ_mass_spleen_g",
-         "Gp/g", "PD-L1-weighted exosome load per g spleen")
-    m.ex("phi_spleen", "load_pdl1_spleen / (load_pdl1_spleen + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
-         "PD-1 engagement of splenic/circulating CD8+ T cells by exosomal PD-L1 [38]")
-    m.ex("phi_ln", "load_pdl1_ln / (load_pdl1_ln + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
-         "PD-1 engagement in the regional lymph node by exosomal PD-L1 [38]")
-    m.ex("pdl1_tumour", "pdl1_tumour_local * cargo_tum_pdl1_now + conc_pdl1 / pdl1_half_gp_per_ml", "dimensionless",
-         "PD-L1 met by tumour-infiltrating T cells: the line's own and circulating exosomal PD-L1 [38]")
-    m.ex("phi_tumour", "pdl1_tumour / (pdl1_tumour + pd1_shift)", "dimensionless",
-         "PD-1 engagement of tumour-infiltrating CD8+ T cells [38]")
-    m.ex("dc_maturation", "1 / (1 + conc_tum / dc_impairment_half_gp_per_ml)", "dimensionless",
-         "DC maturation impaired by tumour exosomes [45]")
-    m.ex("antigen", "N / (N + antigen_half_g)", "dimensionless", "tumour antigen presented in draining nodes")
-    m.ex("tcell_prolif_spleen", "tcell_prolif_per_day * (1 + hdaci_boost) * antigen * dc_maturation * "
-         "(1 - phi_spleen)", "1/day",
-         "CD8+ T-cell proliferation rate in spleen, suppressed by exosomal PD-L1 [38]")
-    m.ex("tcell_prolif_ln", "tcell_prolif_per_day * (1 + hdaci_boost) * antigen * dc_maturation * (1 - phi_ln)",
-         "1/day",
-         "CD8+ T-cell proliferation rate in the lymph node [38]")
-    m.ex("nk_target", "1 / (1 + conc_tum / nk_impairment_half_gp_per_ml)", "dimensionless",
-         "NK function under tumour exosomes [43, 44]")
-    for o in ORGANS:
-        _arrest(m, o)
-        drive = (f"(receptivity_weight_fn * (FN_{o} - 1) + receptivity_weight_bmdc * (BMDC_{o} - 1) + "
-                 f"receptivity_weight_s100 * (S100_{o} - 1) + receptivity_weight_mdsc * (MDSC_{o} - 1))")
-        m.ex(f"receptivity_{o}", f"1 + (receptivity_max_fold - 1) * {drive} / ({drive} + receptivity_half_drive)",
-             "dimensionless", "seed survival in prepared soil: saturates at receptivity_max_fold (fibronectin, "
-             "BMDCs, S100, suppressive cells [2, 64-72])")
-        m.ex(f"extravasation_{o}", f"(extravasation_baseline + (1 - extravasation_baseline) * (Perm_{o} - 1) / "
-             f"(Perm_{o} - 1 + extravasation_half_perm)) / extravasation_baseline", "dimensionless",
-             "extravasation relative to the unprimed organ: most arrested cells extravasate anyway (Koop 1995), "
-             "leaky vessels let the rest through [19, 56, 58]")
-        m.ex(f"killing_{o}", f"(1 + kill_weight_nk + kill_weight_tcell) / (1 + kill_weight_nk * NK * Surv_{o} + "
-             f"kill_weight_tcell * T_spleen / (MDSC_{o} * breg_mdsc_potentiation))", "dimensionless",
-             "seed survival against NK/monocyte and CD8+ T-cell killing (1 at baseline)")
-        m.ex(f"soil_{o}", f"colonisation_baseline * extravasation_{o} * receptivity_{o} * killing_{o}",
-             "dimensionless", f"probability that an arrested cell of a fully compatible line founds a persistent "
-             f"metastasis in the {ORGAN_NAMES[o]} (dormant and cleared founders excluded)")
-        for pop in ("tum", "inj"):
-            potential = "colonisation_potential" if pop == "tum" else "inj_colonisation_potential"
-            m.ex(f"p_col_{pop}_{o}", f"{potential} * compat_{pop}_{o} * soil_{o}", "dimensionless",
-                 f"probability that an arrested {'shed' if pop == 'tum' else 'injected'} tumour cell founds a "
-                 f"metastasis in the {ORGAN_NAMES[o]}: seed (line potential x organ compatibility) x soil")
-        m.ex(f"seed_{o}", f"ctc_loss_per_day * (shed_cell_viability * C * arrest_tum_{o} * p_col_tum_{o} + "
-             f"C_inj * arrest_inj_{o} * p_col_inj_{o})", "colonies/day",
-             f"metastases founded per day in the {ORGAN_NAMES[o]}")
-        m.ex(f"met_cap_{o}", f"metastasis_capacity_fraction * mass_{o}", "g", "metastatic burden plateau")
-
-    # ------------------------------------------------------------------ processes
-    m.pr("tumour_growth", "tumour_alpha * N * ln(tumour_capacity_g / (N + mass_floor_g))", {"N": 1},
-         "growth_hypoxia", ["BG-13"], "Gompertz growth of the primary", refs=["Norton 1988 Cancer Res 48:7067"])
-    m.ex("chemo_effect", "chemo_kill_per_day * (1 - Resist)", "1/day",
-         "chemotherapy kill rate, lowered by the resistant fraction [102]")
-    m.pr("chemotherapy", "chemo_effect * N", {"N": -1}, "growth_hypoxia", ["THER-08", "THER-12"],
-         "cytotoxic chemotherapy of the primary (e.g. oxaliplatin)")
-    m.pr("resistance_transfer", "chemo_resistance_rate * conc_tum * cargo_tum_resistance * (1 - Resist) "
-         "* (chemo_kill_per_day / (chemo_kill_per_day + chemo_reference_kill_per_day))",
-         {"Resist": 1}, "growth_hypoxia", ["THER-12", "THER-11", "THER-08"],
-         "exosomes of resistant cells transfer ΔNp73 and oxaliplatin resistance to sensitive cells under therapy [102]")
-    m.pr("tumour_killing", "ctl_kill_per_day * T_ln * (1 - phi_tumour) * N", {"N": -1}, "immune_suppression",
-         ["IMS-08", "IMS-09", "IMS-04", "THER-01"], "CD8+ T-cell killing of the primary, blocked by PD-L1 [38]")
     for c, share in (("target", "first_pass_target_share"), ("stroma", "(1 - first_pass_target_share)")):
         m.pr(f"secretion_first_pass_{c}", f"sec_per_g * N * (1 - lymph_drainage_fraction) * first_pass_tum * {share}",
              {f"B_tum_liver_{c}": 1}, "circulation_clearance", ["ORG-03", "ORG-10"],
              "portal-drained primaries (colorectal, pancreas): exosomes pass the liver before the systemic "
              f"circulation, whose {TARGET_CELLS['liver'] + 's' if c == 'target' else 'hepatocytes/LSEC'} extract "
              "their single-pass share")
-    m.pr("secretion_blood", "sec_per_g * (N * (1 - lymph_drainage_fraction) * (1 - first_pass_tum) + met_mass)",
-         {"E_tum": 1},
-         "secretion", ["IMS-06", "BG-10", "ANG-01", "ECM-15"],
-         "exosome release by primary and metastases into blood (more when hypoxic [50, 51])",
-         refs=["Chiu 2016 Small (60-65 exosomes/cell/h)"])
-    m.pr("secretion_lymph", "sec_per_g * N * lymph_drainage_fraction", {"B_tum_ln_target": 1}, "secretion",
-         ["IMS-06", "IMS-11"], "exosomes draining through lymphatics to the regional node")
     for p in POPULATIONS:
         m.pr(f"spleen_uptake_{p}", f"k_{p}_spleen * E_{p}", {f"E_{p}": -1, f"B_{p}_spleen": 1},
              "circulation_clearance", ["ORG-03", "IMS-10"],
@@ -431,12 +349,47 @@ def build_mechanism() -> Mechanism:
                 m.pr(f"turnover_{p}_{o}_{c}", f"bound_turnover_per_day * B_{p}_{o}_{c}",
                      {f"B_{p}_{o}_{c}": -1, f"D_{p}": 1}, "circulation_clearance", ["ORG-03"],
                      "degradation of internalised exosomes")
+
+
+def _organotropism(m: Mechanism) -> None:
+    """Integrin-engaged uptake activates Src in each organ's target cells; cargo loads per organ [25]."""
+    # cargo-weighted loads per g organ; tumour-population vegf uses the hypoxia-raised cargo
+    cargo_of = {("tum", "vegf"): "cargo_hyp_vegf", ("tum", "pdl1"): "cargo_tum_pdl1_now"}
+    for o in ORGANS:
+        engaged = _sum(f"B_{p}_{o}_target * (intfrac_{p}_{o} + src_nonintegrin_weight * (1 - intfrac_{p}_{o}))"
+                       for p in POPULATIONS)
+        m.ex(f"x_src_{o}", f"{engaged} * particles_per_gp / (mass_{o} * target_cells_per_g)", "particles/cell",
+             f"integrin-engaged exosomes internalised per {TARGET_CELLS[o]} (integrin-free uptake weighted by "
+             "src_nonintegrin_weight)")
+        m.ex(f"src_{o}", f"pow(x_src_{o}, src_hill) / (pow(x_src_{o}, src_hill) + "
+             f"pow(src_half_particles_per_cell, src_hill))", "dimensionless",
+             f"Src activation in {TARGET_CELLS[o]}s by integrin-bound exosomes [25]")
+        for k in SIGNAL_CARGO:
+            cells = ("target",) if k == "mif" else CELLS  # MIF acts on Kupffer cells [72]
+            terms = [f"B_{p}_{o}_{c} * {cargo_of.get((p, k), f'cargo_{p}_{k}')}" for p in POPULATIONS for c in cells]
+            m.ex(f"load_{k}_{o}", f"{_sum(terms)} / mass_{o}", "Gp/g", f"{k}-weighted exosome load per g {o}")
+
+
+def _inflammation(m: Mechanism) -> None:
+    """S100 upregulation by integrin-activated Src in the target cells [25]."""
     for o in ORGANS:
         m.pr(f"s100_{o}", _relax("s100_rate_per_day", f"(1 + s100_max_fold * src_{o})", f"S100_{o}"),
              {f"S100_{o}": 1}, "inflammation",
              ["INF-09", "INF-10", "INF-11"] + (["INF-03", "INF-04", "INF-05", "INF-06", "INF-07", "INF-08"]
                                                if o == "lung" else ["INF-01", "INF-02"] if o == "liver" else []),
              "integrin-bound exosomes activate Src and upregulate S100 genes [25]")
+
+
+def _permeability_angiogenesis(m: Mechanism) -> None:
+    """Vascular leakage and angiogenesis by exosomal miR-105, miR-25-3p and VEGF-like cargo [50-58]."""
+    for o in ORGANS:
+        leak = f"leak_weight_mir105 * load_mir105_{o} + leak_weight_mir25 * load_mir25_{o} + " \
+               f"leak_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block)"
+        m.ex(f"leak_{o}", f"({leak}) / (({leak}) + leak_half_gp_per_g)", "dimensionless",
+             "pro-permeability signal: miR-105 [56], miR-25-3p [58], VEGF-like cargo [50, 51]")
+        ang = f"angio_weight_vegf * load_vegf_{o} * (1 - anti_vegf_block) + angio_weight_mir25 * load_mir25_{o}"
+        m.ex(f"angsig_{o}", f"({ang}) / (({ang}) + angio_half_gp_per_g)", "dimensionless",
+             "pro-angiogenic signal: VEGF/CA9/E-cadherin [50-55], miR-25-3p [58]")
         m.pr(f"permeability_{o}", _relax("perm_rate_per_day", f"(1 + perm_max_fold * leak_{o} + "
                                          f"mmp_perm_weight * fnact_{o} * (1 - mmp_block))", f"Perm_{o}"),
              {f"Perm_{o}": 1}, "permeability_angiogenesis",
@@ -446,34 +399,69 @@ def build_mechanism() -> Mechanism:
         m.pr(f"angiogenesis_{o}", _relax("angio_rate_per_day", f"(1 + angio_max_fold * angsig_{o})", f"Ang_{o}"),
              {f"Ang_{o}": 1}, "permeability_angiogenesis", ["ANG-01", "ANG-07", "ANG-08", "ANG-23", "BG-12"],
              "angiogenesis by pro-angiogenic cargo [50-55, 58]")
+
+
+def _matrix_bmdc(m: Mechanism) -> None:
+    """Fibronectin deposition, BMDC arrest and the liver's MIF -> Kupffer TGF-β cascade [64, 65, 72]."""
+    for o in ORGANS:
+        act = "(TGFb_liver - 1) * (1 - tgfb_block)" if o == "liver" else f"(S100_{o} - 1)"
+        m.ex(f"fnact_{o}", f"{act} / ({act} + fn_half_activation)", "dimensionless",
+             "stromal activation driving fibronectin: Kupffer TGF-β on stellate cells [72] (liver), "
+             "activated S100A4+ fibroblasts [64] (other organs)")
+        bm = f"((FN_{o} - 1) + bmdc_weight_s100 * (S100_{o} - 1) + bmdc_weight_hypoxia * hypoxia)"
+        m.ex(f"bmact_{o}", f"(1 - ccl2_block) * {bm} / ({bm} + bmdc_half_activation)", "dimensionless",
+             "BMDC arrest on fibronectin [72], S100A8/A9 chemoattraction [65], hypoxia G-CSF/VEGF [68, 69]")
         m.pr(f"fibronectin_{o}", _relax("fn_rate_per_day", f"(1 + fn_max_fold * fnact_{o})", f"FN_{o}"),
              {f"FN_{o}": 1}, "matrix_bmdc", ["ECM-20", "ECM-06"] if o == "liver" else ["ECM-02", "ECM-03", "ECM-18"],
              "fibronectin deposition by activated stroma [64, 72]")
         m.pr(f"bmdc_{o}", _relax("bmdc_rate_per_day", f"(1 + bmdc_max_fold * bmact_{o})", f"BMDC_{o}"),
              {f"BMDC_{o}": 1}, "matrix_bmdc", ["ECM-21", "ECM-22", "ECM-23", "ECM-14", "INF-16", "ECM-17"],
              "arrest of bone-marrow-derived macrophages/neutrophils [72, 2, 68, 69]")
+    m.ex("mifsig", "(1 - mif_block) * load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
+         "MIF delivered to Kupffer cells [72]")
+    m.pr("tgfb_liver", _relax("tgfb_rate_per_day", "(1 + tgfb_max_fold * mifsig)", "TGFb_liver"),
+         {"TGFb_liver": 1}, "matrix_bmdc", ["ECM-19", "ECM-09"], "exosomal MIF makes Kupffer cells release TGF-β [72]")
+
+
+def _immune_suppression(m: Mechanism) -> None:
+    """Exosomal PD-L1, DC and NK impairment, suppressive cells and the IFN-γ -> PD-L1 loop [38-45]."""
+    for o in ORGANS:
+        md = f"((S100_{o} - 1) + (BMDC_{o} - 1))"
+        m.ex(f"mdact_{o}", f"{md} / ({md} + mdsc_half_activation)", "dimensionless",
+             "suppressive-cell recruitment by inflammation and BMDCs [5, 39-41]")
         m.pr(f"mdsc_{o}", _relax("mdsc_rate_per_day", f"(1 + mdsc_max_fold * mdact_{o})", f"MDSC_{o}"),
              {f"MDSC_{o}": 1}, "immune_suppression",
              ["IMS-13", "IMS-14", "IMS-15", "IMS-16", "IMS-17", "IMS-18", "IMS-26", "IMS-29"],
              "recruitment of MDSC/TAM/TAN/Treg to the niche [5, 39-41]")
-        m.pr(f"surveillance_{o}", _relax("surveillance_rate_per_day", f"(1 + surveillance_max_fold * survsig_{o})",
-                                         f"Surv_{o}"),
-             {f"Surv_{o}": 1}, "immune_surveillance", ["SURV-01", "SURV-02", "SURV-03", "SURV-04"],
-             "patrolling monocytes and NK cells recruited by non-metastatic exosomes [49]")
-        m.pr(f"colonisation_{o}", f"seed_{o}", {f"Col_{o}": 1}, "dissemination_colonisation",
-             ["ORG-01", "ORG-02", "ORG-04", "BG-02", "ECM-27", "ANG-09", "ANG-17"]
-             + (["ANG-26"] if o == "liver" else ["ANG-27"] if o == "lung" else []),
-             "arrested CTCs extravasate (permeability) and survive (receptivity, immunity)",
-             refs=["Coumans 2013 Clin Exp Metastasis (1 metastasis per ~6e7 cells)"])
-        m.pr(f"seeding_mass_{o}", f"seed_{o} * cell_mass_g", {f"M_{o}": 1}, "dissemination_colonisation",
-             ["ORG-01"], "new metastases add their founding cell")
-        m.pr(f"metastasis_chemo_{o}", f"chemo_effect * M_{o}", {f"M_{o}": -1}, "growth_hypoxia", ["THER-12"],
-             "chemotherapy of metastases")
-        m.pr(f"metastasis_growth_{o}", f"tumour_alpha * M_{o} * ln(met_cap_{o} / (M_{o} + mass_floor_g))",
-             {f"M_{o}": 1}, "dissemination_colonisation", ["BG-01"],
-             "Gompertz growth of metastases (which release exosomes like the primary)")
-    m.pr("tgfb_liver", _relax("tgfb_rate_per_day", "(1 + tgfb_max_fold * mifsig)", "TGFb_liver"),
-         {"TGFb_liver": 1}, "matrix_bmdc", ["ECM-19", "ECM-09"], "exosomal MIF makes Kupffer cells release TGF-β [72]")
+    m.ex("conc_pdl1", "(E_tum * cargo_tum_pdl1_now + E_inj * cargo_inj_pdl1) / plasma_volume_ml", "Gp/mL",
+         "PD-L1-weighted exosome concentration in plasma")
+    # Anti-PD-1 competes with PD-L1 for PD-1: blockade b raises the half-saturating ligand level
+    # by 1/(1-b), so very high exosomal PD-L1 can still engage PD-1 under therapy [38].
+    m.ex("pd1_shift", "1 / (1 - pd1_blockade)", "dimensionless", "competitive shift of PD-1 engagement")
+    m.ex("load_pdl1_spleen", "(B_tum_spleen * cargo_tum_pdl1_now + B_inj_spleen * cargo_inj_pdl1) / "
+         "organ_mass_spleen_g",
+         "Gp/g", "PD-L1-weighted exosome load per g spleen")
+    m.ex("phi_spleen", "load_pdl1_spleen / (load_pdl1_spleen + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
+         "PD-1 engagement of splenic/circulating CD8+ T cells by exosomal PD-L1 [38]")
+    m.ex("phi_ln", "load_pdl1_ln / (load_pdl1_ln + pdl1_half_gp_per_g * pd1_shift)", "dimensionless",
+         "PD-1 engagement in the regional lymph node by exosomal PD-L1 [38]")
+    m.ex("pdl1_tumour", "pdl1_tumour_local * cargo_tum_pdl1_now + conc_pdl1 / pdl1_half_gp_per_ml", "dimensionless",
+         "PD-L1 met by tumour-infiltrating T cells: the line's own and circulating exosomal PD-L1 [38]")
+    m.ex("phi_tumour", "pdl1_tumour / (pdl1_tumour + pd1_shift)", "dimensionless",
+         "PD-1 engagement of tumour-infiltrating CD8+ T cells [38]")
+    m.ex("dc_maturation", "1 / (1 + conc_tum / dc_impairment_half_gp_per_ml)", "dimensionless",
+         "DC maturation impaired by tumour exosomes [45]")
+    m.ex("antigen", "N / (N + antigen_half_g)", "dimensionless", "tumour antigen presented in draining nodes")
+    m.ex("tcell_prolif_spleen", "tcell_prolif_per_day * (1 + hdaci_boost) * antigen * dc_maturation * "
+         "(1 - phi_spleen)", "1/day",
+         "CD8+ T-cell proliferation rate in spleen, suppressed by exosomal PD-L1 [38]")
+    m.ex("tcell_prolif_ln", "tcell_prolif_per_day * (1 + hdaci_boost) * antigen * dc_maturation * (1 - phi_ln)",
+         "1/day",
+         "CD8+ T-cell proliferation rate in the lymph node [38]")
+    m.ex("nk_target", "1 / (1 + conc_tum / nk_impairment_half_gp_per_ml)", "dimensionless",
+         "NK function under tumour exosomes [43, 44]")
+    m.pr("tumour_killing", "ctl_kill_per_day * T_ln * (1 - phi_tumour) * N", {"N": -1}, "immune_suppression",
+         ["IMS-08", "IMS-09", "IMS-04", "THER-01"], "CD8+ T-cell killing of the primary, blocked by PD-L1 [38]")
     m.pr("tcell_spleen", "tcell_homeostasis_per_day * (immune_competence - T_spleen) + tcell_prolif_spleen * "
          "T_spleen * (1 - T_spleen / tcell_max_fold) - tcell_apoptosis_per_day * phi_spleen * T_spleen",
          {"T_spleen": 1}, "immune_suppression", ["IMS-08", "IMS-10", "IMS-03", "IMS-05", "IMS-23", "IMS-24", "IMS-25"],
@@ -491,6 +479,59 @@ def build_mechanism() -> Mechanism:
          "IFN-γ from activated CD8+ T cells raises PD-L1 on tumour cells and on their exosomes, so exosomal "
          "PD-L1 reflects immune activity as well as burden (adaptive resistance)",
          refs=["Chen 2018 Nature 560:382 (IFN-γ raises exosomal PD-L1; circulating exosomal PD-L1 tracks IFN-γ)"])
+
+
+def _immune_surveillance(m: Mechanism) -> None:
+    """Patrolling monocytes and NK cells recruited by non-metastatic exosomes [49]."""
+    for o in ORGANS:
+        m.ex(f"survsig_{o}", f"load_surveillance_{o} / (load_surveillance_{o} + surveillance_half_gp_per_g)",
+             "dimensionless", "non-metastatic exosome signal recruiting patrolling monocytes / NK [49]")
+        m.pr(f"surveillance_{o}", _relax("surveillance_rate_per_day", f"(1 + surveillance_max_fold * survsig_{o})",
+                                         f"Surv_{o}"),
+             {f"Surv_{o}": 1}, "immune_surveillance", ["SURV-01", "SURV-02", "SURV-03", "SURV-04"],
+             "patrolling monocytes and NK cells recruited by non-metastatic exosomes [49]")
+
+
+def _dissemination_colonisation(m: Mechanism) -> None:
+    """CTC shedding, capillary arrest by route, bounded colonisation and metastatic growth."""
+    for o in ORGANS:
+        _arrest(m, o)
+        drive = (f"(receptivity_weight_fn * (FN_{o} - 1) + receptivity_weight_bmdc * (BMDC_{o} - 1) + "
+                 f"receptivity_weight_s100 * (S100_{o} - 1) + receptivity_weight_mdsc * (MDSC_{o} - 1))")
+        m.ex(f"receptivity_{o}", f"1 + (receptivity_max_fold - 1) * {drive} / ({drive} + receptivity_half_drive)",
+             "dimensionless", "seed survival in prepared soil: saturates at receptivity_max_fold (fibronectin, "
+             "BMDCs, S100, suppressive cells [2, 64-72])")
+        m.ex(f"extravasation_{o}", f"(extravasation_baseline + (1 - extravasation_baseline) * (Perm_{o} - 1) / "
+             f"(Perm_{o} - 1 + extravasation_half_perm)) / extravasation_baseline", "dimensionless",
+             "extravasation relative to the unprimed organ: most arrested cells extravasate anyway (Koop 1995), "
+             "leaky vessels let the rest through [19, 56, 58]")
+        m.ex(f"killing_{o}", f"(1 + kill_weight_nk + kill_weight_tcell) / (1 + kill_weight_nk * NK * Surv_{o} + "
+             f"kill_weight_tcell * T_spleen / (MDSC_{o} * breg_mdsc_potentiation))", "dimensionless",
+             "seed survival against NK/monocyte and CD8+ T-cell killing (1 at baseline)")
+        m.ex(f"soil_{o}", f"colonisation_baseline * extravasation_{o} * receptivity_{o} * killing_{o}",
+             "dimensionless", f"probability that an arrested cell of a fully compatible line founds a persistent "
+             f"metastasis in the {ORGAN_NAMES[o]} (dormant and cleared founders excluded)")
+        for pop in ("tum", "inj"):
+            potential = "colonisation_potential" if pop == "tum" else "inj_colonisation_potential"
+            m.ex(f"p_col_{pop}_{o}", f"{potential} * compat_{pop}_{o} * soil_{o}", "dimensionless",
+                 f"probability that an arrested {'shed' if pop == 'tum' else 'injected'} tumour cell founds a "
+                 f"metastasis in the {ORGAN_NAMES[o]}: seed (line potential x organ compatibility) x soil")
+        m.ex(f"seed_{o}", f"ctc_loss_per_day * (shed_cell_viability * C * arrest_tum_{o} * p_col_tum_{o} + "
+             f"C_inj * arrest_inj_{o} * p_col_inj_{o})", "colonies/day",
+             f"metastases founded per day in the {ORGAN_NAMES[o]}")
+        m.ex(f"met_cap_{o}", f"metastasis_capacity_fraction * mass_{o}", "g", "metastatic burden plateau")
+        m.pr(f"colonisation_{o}", f"seed_{o}", {f"Col_{o}": 1}, "dissemination_colonisation",
+             ["ORG-01", "ORG-02", "ORG-04", "BG-02", "ECM-27", "ANG-09", "ANG-17"]
+             + (["ANG-26"] if o == "liver" else ["ANG-27"] if o == "lung" else []),
+             "arrested CTCs extravasate (permeability) and survive (receptivity, immunity)",
+             refs=["Coumans 2013 Clin Exp Metastasis (1 metastasis per ~6e7 cells)"])
+        m.pr(f"seeding_mass_{o}", f"seed_{o} * cell_mass_g", {f"M_{o}": 1}, "dissemination_colonisation",
+             ["ORG-01"], "new metastases add their founding cell")
+        m.pr(f"metastasis_chemo_{o}", f"chemo_effect * M_{o}", {f"M_{o}": -1}, "growth_hypoxia", ["THER-12"],
+             "chemotherapy of metastases")
+        m.pr(f"metastasis_growth_{o}", f"tumour_alpha * M_{o} * ln(met_cap_{o} / (M_{o} + mass_floor_g))",
+             {f"M_{o}": 1}, "dissemination_colonisation", ["BG-01"],
+             "Gompertz growth of metastases (which release exosomes like the primary)")
     m.pr("ctc_shedding", "ctc_shedding_per_g_per_day * (N + met_mass)", {"C": 1}, "dissemination_colonisation",
          ["BG-02"], "tumour cells shed into blood in proportion to tumour mass",
          refs=["Butler & Gullino 1975 Cancer Res 35:512"])
@@ -498,4 +539,18 @@ def build_mechanism() -> Mechanism:
          "CTCs arrest in capillaries or die (half-life 1-2.4 h)", refs=["Meng 2004 Clin Cancer Res"])
     m.pr("injected_cell_loss", "ctc_loss_per_day * C_inj", {"C_inj": -1}, "dissemination_colonisation", ["BG-02"],
          "injected tumour cells arrest in capillaries (same half-life as CTCs)")
+
+
+def build_mechanism() -> Mechanism:
+    """Declare the whole-body model (84 species), one hallmark at a time.
+
+    Named expressions are evaluated in declaration order, so the hallmarks come in dependency order:
+    growth, secretion and circulation before the niche signals that read organ loads, and the immune
+    state before the colonisation probability that it scales.
+    """
+    m = Mechanism()
+    for declare in (_state, _growth_hypoxia, _secretion, _circulation_clearance, _organotropism, _inflammation,
+                    _permeability_angiogenesis, _matrix_bmdc, _immune_suppression, _immune_surveillance,
+                    _dissemination_colonisation):
+        declare(m)
     return m
