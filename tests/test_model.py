@@ -267,3 +267,19 @@ def test_biodistribution_sums_to_the_dose():
     ds = engines.run(Experiment(injection=Injection("B16-F10", dose_ug=10.0), duration_days=1.0).problem())
     dose = 10.0 * biology.base_parameters("mouse").value("particles_per_ug")
     assert sum(biodistribution(ds, 1.0, dose).values()) == pytest.approx(100.0, rel=1e-4)
+
+
+def test_bone_marrow_route_educates_progenitors_through_exosomal_met_only():
+    # [19]: MET on melanoma exosomes educates marrow progenitors; knocking MET down, or a line without it,
+    # leaves the marrow (and the BMDC supply it sets) less educated
+    def arm(source, changes):
+        inj = Injection(source, times=tuple(range(0, 28, 2)), dose_ug=10.0, cargo_changes=changes)
+        ds = engines.run(Experiment(injection=inj, duration_days=28.0).problem())
+        return float(ds["Edu_bone"].sel(time=28.0)), float(ds["BMDC_lung"].sel(time=28.0))
+
+    (edu, bmdc), (edu_kd, bmdc_kd) = arm("B16-F10", {}), arm("B16-F10", {"MET": 0.1})
+    edu_none, _ = arm("4175-LuT", {})  # no exosomal MET measured for this line
+    p = biology.base_parameters("mouse")
+    assert 1.0 < edu_kd < edu <= 1.0 + p.value("marrow_education_max_fold")
+    assert bmdc_kd < bmdc
+    assert edu_none == pytest.approx(1.0, abs=1e-9)

@@ -39,7 +39,7 @@ UPTAKE_SITES = (*("lung", "liver", "bone", "brain", "ln"), "spleen", "other")
 # Integrin zip codes: cargo key -> organ it directs uptake to [25] (parameter integrin_<cargo>_<organ>).
 ZIP_CODES = (("itga6b4", "lung"), ("itga6b1", "lung"), ("itgavb5", "liver"), ("itgavb3", "brain"))
 # Cargo read as a signal by niche processes (besides integrins).
-SIGNAL_CARGO = ("pdl1", "mif", "mir105", "mir25", "vegf", "surveillance")
+SIGNAL_CARGO = ("pdl1", "mif", "mir105", "mir25", "vegf", "surveillance", "met")
 POPULATIONS = {"tum": "tumour-derived exosomes (primary + metastases)", "inj": "injected exosomes"}
 NICHE_INDICES = ("S100", "Perm", "Ang", "FN", "BMDC", "MDSC", "Surv")
 HALLMARKS = (
@@ -248,6 +248,8 @@ def _state(m: Mechanism) -> None:
     m.sp("T_ln", "fold", "ln", "CD8+ T cells in regional lymph node, fold over healthy host", "immune_competence",
          1.0)
     m.sp("NK", "fold", "plasma", "NK-cell function, fold over healthy host", "1", 1.0)
+    m.sp("Edu_bone", "fold", "bone", "bone-marrow progenitors educated by exosomal MET (c-Kit+ Tie2+ Met+, "
+         "pro-vasculogenic), fold over the healthy marrow [19]", "1", 1.0)
     m.sp("PDL1_ifn", "fold", "primary", "IFN-γ-driven PD-L1 on tumour cells and their exosomes, fold over the "
          "line's resting level [38]", "1", 1.0)
 
@@ -409,8 +411,9 @@ def _matrix_bmdc(m: Mechanism) -> None:
              "stromal activation driving fibronectin: Kupffer TGF-β on stellate cells [72] (liver), "
              "activated S100A4+ fibroblasts [64] (other organs)")
         bm = f"((FN_{o} - 1) + bmdc_weight_s100 * (S100_{o} - 1) + bmdc_weight_hypoxia * hypoxia)"
-        m.ex(f"bmact_{o}", f"(1 - ccl2_block) * {bm} / ({bm} + bmdc_half_activation)", "dimensionless",
-             "BMDC arrest on fibronectin [72], S100A8/A9 chemoattraction [65], hypoxia G-CSF/VEGF [68, 69]")
+        m.ex(f"bmact_{o}", f"(1 - ccl2_block) * {bm} / ({bm} + bmdc_half_activation) * Edu_bone", "dimensionless",
+             "BMDC arrest on fibronectin [72], S100A8/A9 chemoattraction [65], hypoxia G-CSF/VEGF [68, 69], "
+             "scaled by the supply of MET-educated marrow progenitors [19]")
         m.pr(f"fibronectin_{o}", _relax("fn_rate_per_day", f"(1 + fn_max_fold * fnact_{o})", f"FN_{o}"),
              {f"FN_{o}": 1}, "matrix_bmdc", ["ECM-20", "ECM-06"] if o == "liver" else ["ECM-02", "ECM-03", "ECM-18"],
              "fibronectin deposition by activated stroma [64, 72]")
@@ -419,6 +422,15 @@ def _matrix_bmdc(m: Mechanism) -> None:
              "arrest of bone-marrow-derived macrophages/neutrophils [72, 2, 68, 69]")
     m.ex("mifsig", "(1 - mif_block) * load_mif_liver / (load_mif_liver + mif_half_gp_per_g)", "dimensionless",
          "MIF delivered to Kupffer cells [72]")
+    # The bone-marrow route [19]: exosomes taken up in the marrow hand MET to progenitors, which stay
+    # educated ("permanently", Peinado 2012) and are mobilised to every niche in larger numbers.
+    m.ex("metsig", "load_met_bone / (load_met_bone + met_half_gp_per_g)", "dimensionless",
+         "exosomal MET delivered to bone-marrow cells [19]")
+    m.pr("marrow_education", "marrow_education_rate_per_day * metsig * (1 + marrow_education_max_fold - Edu_bone) "
+         "- marrow_education_decay_per_day * (Edu_bone - 1)", {"Edu_bone": 1}, "matrix_bmdc", ["ANG-12"],
+         "melanoma exosomes educate bone-marrow progenitors through MET towards a pro-vasculogenic, "
+         "pro-metastatic phenotype; education persists after exposure [19]",
+         refs=["Peinado 2012 Nat Med 18:883 (MET knockdown in exosomes or Rab27a RNAi prevents education)"])
     m.pr("tgfb_liver", _relax("tgfb_rate_per_day", "(1 + tgfb_max_fold * mifsig)", "TGFb_liver"),
          {"TGFb_liver": 1}, "matrix_bmdc", ["ECM-19", "ECM-09"], "exosomal MIF makes Kupffer cells release TGF-β [72]")
 

@@ -12,7 +12,7 @@ import yaml
 from exoniche.errors import ScenarioError, suggest
 
 CARGO = ("itga6b4", "itga6b1", "itgavb5", "itgavb3", "pdl1", "mif", "mir105", "mir25", "vegf", "surveillance",
-         "mir21", "resistance")  # fmt: skip
+         "mir21", "resistance", "met")  # fmt: skip
 # What users may call a cargo component (knockdown / overexpression targets) -> cargo keys affected.
 CARGO_ALIASES: dict[str, tuple[str, ...]] = {
     "itgb4": ("itga6b4",),
@@ -35,6 +35,7 @@ CARGO_ALIASES: dict[str, tuple[str, ...]] = {
     "mir21": ("mir21",),
     "dnp73": ("resistance",),
     "resistance": ("resistance",),
+    "met": ("met",),
 }
 DRAINAGE = ("venous", "portal")
 SPECIES = ("human", "mouse")
