@@ -554,7 +554,7 @@ def _dissemination_colonisation(m: Mechanism) -> None:
 
 
 def build_mechanism() -> Mechanism:
-    """Declare the whole-body model (84 species), one hallmark at a time.
+    """Declare the whole-body model (85 species), one hallmark at a time.
 
     Named expressions are evaluated in declaration order, so the hallmarks come in dependency order:
     growth, secretion and circulation before the niche signals that read organ loads, and the immune
