@@ -229,9 +229,3 @@ def accumulate(vox, values, n_vox):
     return out
 
 
-@nb.njit(cache=True)
-def internalise(internal, vox, uptake_vol, fields_flat, dt, sub_index):
-    """Add to each cell the amount it took up in the last implicit step: dt * U_i V_i * u_new(voxel)."""
-    for i in range(vox.size):
-        for k in range(sub_index.size):
-            internal[i, k] += dt * uptake_vol[i, k] * fields_flat[sub_index[k], vox[i]]

@@ -195,8 +195,13 @@ class Solver:
             self._coef[key] = _coefficients(n, a, diag0, lo in self.faces[s], hi in self.faces[s])
         return self._coef[key]
 
-    def step(self, fields: np.ndarray, dt: float, S=None, T=None, U=None, Q=None) -> np.ndarray:
-        """Advance ``fields`` (n_substrates, nz, ny, nx) by ``dt`` minutes in place."""
+    def step(self, fields: np.ndarray, dt: float, S=None, T=None, U=None, Q=None, uptake=None) -> np.ndarray:
+        """Advance ``fields`` (n_substrates, nz, ny, nx) by ``dt`` minutes in place.
+
+        ``uptake = (internal, vox, uptake_vol, sub_index)`` credits each cell with what its sink removed
+        (``dt * U_i V_i * u`` at the value the implicit source/sink update left, before the sweeps move it),
+        so substrate is conserved between voxels and cells as BioFVM's per-cell update conserves it.
+        """
         par = fields[0].size >= PARALLEL_MIN_VOXELS
         sources = _sources_parallel if par else _sources_serial
         masked_sweep = _sweep_masked_parallel if par else _sweep_masked_serial
@@ -206,6 +211,8 @@ class Solver:
             u = fields[s].reshape(-1)
             if S is not None:
                 sources(u, S[s].reshape(-1), T[s].reshape(-1), U[s].reshape(-1), Q[s].reshape(-1), dt)
+            if uptake is not None:
+                _credit(uptake[0], uptake[1], uptake[2], np.asarray(uptake[3], np.int64), u, dt, s)
             idx, vals = self._fixed[s]
             _set(u, idx, vals)
             a = self.diffusion[s] * dt / self.dx**2
@@ -228,6 +235,15 @@ class Solver:
 
 
 @nb.njit(cache=True)
+def _credit(internal, vox, uptake_vol, sub_index, u, dt, s):
+    """Add to each cell what its sink took from substrate ``s`` this step: dt * U_i V_i * u(voxel)."""
+    for k in range(sub_index.size):
+        if sub_index[k] == s:
+            for i in range(vox.size):
+                internal[i, k] += dt * uptake_vol[i, k] * u[vox[i]]
+
+
+@nb.njit(cache=True)
 def _run_steps(fields, nsteps, dt, S, T, U, Q, axes, coef, fixed_idx, fixed_val, fixed_ptr,
                internal, vox, uptake_vol, sub_index):
     """``nsteps`` full steps (sources, sweeps, Dirichlet faces, cell internalisation) in one compiled loop."""
@@ -236,6 +252,7 @@ def _run_steps(fields, nsteps, dt, S, T, U, Q, axes, coef, fixed_idx, fixed_val,
         for s in range(ns):
             u = fields[s]
             _sources_serial(u, S[s], T[s], U[s], Q[s], dt)
+            _credit(internal, vox, uptake_vol, sub_index, u, dt, s)
             for j in range(fixed_ptr[s], fixed_ptr[s + 1]):
                 u[fixed_idx[j]] = fixed_val[j]
             for a in range(axes.shape[0]):
@@ -247,9 +264,6 @@ def _run_steps(fields, nsteps, dt, S, T, U, Q, axes, coef, fixed_idx, fixed_val,
                     _sweep_blocks_serial(u, outer, n, inner, lo0, inv0, cp0)
                 for j in range(fixed_ptr[s], fixed_ptr[s + 1]):
                     u[fixed_idx[j]] = fixed_val[j]
-        for i in range(vox.size):
-            for k in range(sub_index.size):
-                internal[i, k] += dt * uptake_vol[i, k] * fields[sub_index[k], vox[i]]
 
 
 def run_steps(solver: Solver, fields, nsteps: int, dt: float, S, T, U, Q, internal=None, vox=None,
@@ -257,12 +271,9 @@ def run_steps(solver: Solver, fields, nsteps: int, dt: float, S, T, U, Q, intern
     """``nsteps`` steps of ``solver`` in one compiled loop (small grids without inner Dirichlet voxels),
     adding each cell's uptake to ``internal`` as the tissue model does; same numbers as repeated ``step``."""
     if any(m.any() for m in solver.inner_mask):
+        uptake = None if internal is None else (internal, vox, uptake_vol, sub_index)
         for _ in range(nsteps):
-            solver.step(fields, dt, S, T, U, Q)
-            if internal is not None:
-                from exoniche.engines.tissue.cells import internalise
-
-                internalise(internal, vox, uptake_vol, fields.reshape(fields.shape[0], -1), dt, sub_index)
+            solver.step(fields, dt, S, T, U, Q, uptake)
         return fields
     ns = fields.shape[0]
     axes = np.array([(o, n, i) for (o, n, i, _, _) in solver._axes], dtype=np.int64).reshape(-1, 3)

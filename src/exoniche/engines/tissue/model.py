@@ -463,10 +463,9 @@ class _Tissue:
             shp = (len(SUBSTRATES), *self.shape)
             S4, T4, U4, Q4 = (a.reshape(shp) for a in (S, T, U, vessel_q))
             for _ in range(n_diff):
-                self.solver.step(self.fields, s.dt_diffusion, S4, T4, U4, Q4)
                 before = self.internal.copy()
-                ck.internalise(self.internal, vox, uptake * vcell[:, None], self.fields.reshape(len(SUBSTRATES), -1),
-                               s.dt_diffusion, sub_index)
+                self.solver.step(self.fields, s.dt_diffusion, S4, T4, U4, Q4,
+                                 (self.internal, vox, uptake * vcell[:, None], sub_index))
                 got = self.internal - before
                 self.taken += got
                 np.add.at(self.taken_by_type, self.type, got)
