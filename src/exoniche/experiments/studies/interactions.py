@@ -41,14 +41,17 @@ SOBOL_OUTCOMES = {
 }
 
 
-def sobol_indices(base: dict, n: int = SOBOL_N, seed: int = SOBOL_SEED) -> dict:
-    """S1 and ST (95 % CIs) of each cargo component's level (0..1 of the line's) for each outcome.
+# the first-wave designs keep an immune-competent host for the human line, asked for explicitly (a
+# stand-in for a humanised mouse: PD-L1 and T cells take part in these questions)
+BASE = dict(physiology="mouse", allow_xenograft=True, tumour="4175-LuT", tumour_initial_g=0.05, duration_days=DAYS)
 
-    Runs the base experiment on the compiled per-patient engine, one column per Saltelli sample, with the
-    tumour cargo parameters of each component (``cargo_tum_<key>``) scaled by the sampled level.
-    """
+
+def cargo_model(base: dict):
+    """(model, parameters per component): ``model(levels)`` runs the base experiment on the compiled per-patient
+    engine, one column per row of ``levels`` (samples x components, each 0..1 of the line's level), with the
+    tumour cargo parameters of each component (``cargo_tum_<key>``) scaled by it; returns samples x outcomes
+    (``SOBOL_OUTCOMES`` on the last day)."""
     from exoniche.engines import compiled
-    from exoniche.experiments.gsa import analyse
 
     problem = Experiment(**base).problem()
     kern = compiled.kernel(problem.mechanism, problem.params)
@@ -68,20 +71,25 @@ def sobol_indices(base: dict, n: int = SOBOL_N, seed: int = SOBOL_SEED) -> dict:
         return np.stack([np.mean([last[sidx[s]] for s in species], axis=0) + offset
                          for species, offset in SOBOL_OUTCOMES.values()], axis=1)
 
+    return model, {f: [comp.parameters[i] for i in rows[f]] for f in FACTORS}
+
+
+def sobol_indices(base: dict, n: int = SOBOL_N, seed: int = SOBOL_SEED) -> dict:
+    """S1 and ST (95 % CIs) of each cargo component's level (0..1 of the line's) for each outcome."""
+    from exoniche.experiments.gsa import analyse
+
+    model, parameters = cargo_model(base)
     res = analyse(model, list(FACTORS), [(0.0, 1.0)] * len(FACTORS), "sobol", n=n, seed=seed,
                   outputs=list(SOBOL_OUTCOMES))
     return {"method": "sobol", "n": n, "n_runs": res["n_runs"], "seed": seed,
-            "factors": {f: {"cargo": FACTORS[f], "parameters": [comp.parameters[i] for i in rows[f]],
-                            "level": [0.0, 1.0]} for f in FACTORS},
+            "factors": {f: {"cargo": FACTORS[f], "parameters": parameters[f], "level": [0.0, 1.0]} for f in FACTORS},
             "scale": "outcome on its own scale (expected metastases, niche score, T cells) on the last day",
             "indices": res["indices"]}
 
 
 def run(workers=None, progress=None) -> StudyResult:
     """The 2^4 knockout design; the figure's bars are the table's log2-fold columns."""
-    # the first-wave designs keep an immune-competent host for the human line, asked for explicitly (a
-    # stand-in for a humanised mouse: PD-L1 and T cells take part in these questions)
-    base = dict(physiology="mouse", allow_xenograft=True, tumour="4175-LuT", tumour_initial_g=0.05, duration_days=DAYS)
+    base = BASE
     design = list(itertools.product((0, 1), repeat=len(FACTORS)))
     arms = {}
     for levels in design:
