@@ -117,3 +117,8 @@ def test_fit_from_exported_problem_recovers_the_packaged_calibration(cli_json, e
     assert cls["colonisation_baseline__mouse"] == cls["colonisation_baseline__human"] == "identifiable"
     # one half-life cannot pin down two parameters: only the weak prior keeps the pair from a flat valley
     assert cls["distribution_extraction"] != "identifiable" and cls["distribution_volume_ratio"] != "identifiable"
+
+
+def test_export_petab_needs_both_or_neither_of_measurements_and_estimate(cli, tmp_path):
+    code, _, err = cli("export", "petab", str(tmp_path / "pe"), "--estimate", "s100_rate_per_day:1e-3:1e3:log10")
+    assert code == 2 and "--measurements and --estimate go together" in err
