@@ -50,7 +50,8 @@ def run(
     console.print(f"{prob.yaml_path.name}: {summary['n_starts']} starts (seed {seed}, {summary['resumed_starts']} "
                   f"resumed), {summary['n_converged']} converged, {summary['n_reached_best']} within 0.1 of the best")
     gap = summary["best_nllh"] - summary["nominal_nllh"]
-    console.print(f"best nllh {summary['best_nllh']:.6f}  nominal nllh {summary['nominal_nllh']:.6f}  "
+    what = "objective (nllh + prior)" if summary["objective"] != "nllh" else "nllh"
+    console.print(f"best {what} {summary['best_nllh']:.6f}  nominal {summary['nominal_nllh']:.6f}  "
                   f"(best - nominal = {gap:+.4f}); {summary['wall_s']:.1f} s")
     for p in summary["parameters"]:
         console.print(f"  {p['id']:<28} {p['estimate']:.6g}  [{p['lower']:g}, {p['upper']:g}] {p['scale']}")
