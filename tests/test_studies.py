@@ -26,6 +26,9 @@ def test_interactions_integrins_and_pdl1_drive_lung_metastasis(cli_json, tmp_pat
     main = {r["term"]: r["lung metastases (log2 fold)"] for r in doc["table"] if r["kind"] == "main effect"}
     assert main["integrins"] > 1 and main["PD-L1"] > 1  # > 2-fold each
     assert set(main) == {"integrins", "miR-105", "VEGF", "PD-L1"}
+    sobol = doc["sobol"]["indices"]["lung metastases"]  # Sobol indices beside the factorial, with CIs
+    assert sobol["ST"]["PD-L1"] > sobol["ST"]["miR-105"] + sobol["ST_conf"]["PD-L1"]
+    assert set(doc["sobol"]["indices"]) >= {"lung metastases", "lung niche score", "liver metastases"}
 
 
 def test_resection_earlier_is_better_and_niche_decays(cli_json, tmp_path):

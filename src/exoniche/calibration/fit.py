@@ -35,7 +35,7 @@ def latin_hypercube(n: int, lower: np.ndarray, upper: np.ndarray, seed: int) -> 
 
 def _objective(problem: PetabProblem):
     def fg(x):
-        f, g = problem.nllh_grad(x, FD_STEP)
+        f, g = problem.nllh_grad(x, FD_STEP, prior=True)
         if not np.isfinite(f) or not np.all(np.isfinite(g)):
             return 1e12, np.zeros_like(x)
         return f, g
@@ -73,8 +73,8 @@ def optimise_start(problem: PetabProblem, x0: np.ndarray, fixed: dict | None = N
             "wall_s": time.perf_counter() - t0}
 
 
-def _init_worker(yaml_path: str) -> None:
-    _WORKER["problem"] = load(yaml_path, lint=False)
+def _init_worker(yaml_path: str, engine: str = "compiled") -> None:
+    _WORKER["problem"] = load(yaml_path, lint=False, engine=engine)
 
 
 def _run_in_worker(args) -> tuple[int, dict]:
@@ -114,7 +114,7 @@ def fit(problem: PetabProblem, starts: int, seed: int, *, workers: int = 1, out:
 
     if workers > 1 and len(todo) > 1:
         with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
-                                 initargs=(str(problem.yaml_path),)) as pool:
+                                 initargs=(str(problem.yaml_path), problem.engine)) as pool:
             for k, rec in pool.map(_run_in_worker, [(k, x0s[k]) for k in todo]):
                 done(k, rec)
     else:
@@ -128,10 +128,11 @@ def summarise(problem: PetabProblem, results: dict, seed: int, wall_s: float, re
     recs = [results[k] for k in sorted(results)]
     order = np.argsort([r["fval"] for r in recs])
     best = recs[int(order[0])]
-    nominal = float(problem.nllh(problem.nominal))
+    nominal = float(problem.objective(problem.nominal))
     best_f = best["fval"]
     summary = {
         "problem": str(problem.yaml_path),
+        "objective": "nllh + prior" if any(p is not None for p in problem.priors) else "nllh",
         "best_nllh": best_f,
         "nominal_nllh": nominal,
         "n_starts": len(recs),
@@ -144,6 +145,7 @@ def summarise(problem: PetabProblem, results: dict, seed: int, wall_s: float, re
                        for pid, x, s in zip(problem.estimated, best["x"], problem.scales)],
         "waterfall": [float(recs[i]["fval"]) for i in order],
         "seed": seed,
+        "engine": problem.engine,
         "resumed_starts": resumed,
         "wall_s": wall_s,
     }

@@ -8,7 +8,10 @@ Supported: normal and Laplace noise; ``lin``/``log``/``log10`` observable transf
 ``lin``/``log``/``log10``; observable and noise parameter placeholders (``observableParameter<n>_<id>``,
 ``noiseParameter<n>_<id>``) set per measurement row from numbers or parameter ids; several simulation
 conditions overriding parameters and initial values of species; preequilibration (a steady state of the
-preequilibration condition starts the simulation condition). Bad tables raise :class:`DataError` naming the
+preequilibration condition starts the simulation condition); objective priors (``objectivePriorType``
+``parameterScaleNormal``, ``parameterScaleLaplace``, ``normal``, ``laplace``, and the uniform ones, which add a
+constant) enter :meth:`PetabProblem.objective`, which fits and profiles minimise; :meth:`PetabProblem.nllh`
+stays the likelihood. Bad tables raise :class:`DataError` naming the
 file, row (1 = header) and column; ``petablint`` findings are reported with them.
 """
 
@@ -75,6 +78,7 @@ class PetabProblem:
     nominal: np.ndarray  # on the parameter scale
     experiments: list[Experiment]
     lint: list[str] = field(default_factory=list)
+    priors: list = field(default_factory=list)  # per estimated parameter: None or (type, a, b)
     rtol: float = RTOL
     engine: str = "compiled"  # or "deterministic" (SciPy BDF per column; no Numba compilation)
     _cache: dict = field(default_factory=dict, repr=False)
@@ -125,6 +129,16 @@ class PetabProblem:
                 kern = compiled.kernel(mech, params)
             self._cache[key] = (kern, mech, params)
         return self._cache[key]
+
+    def _plain(self):
+        """The imported model compiled to Python only (initial values, parameter order), without Numba."""
+        if "plain" not in self._cache:
+            from types import SimpleNamespace
+
+            from exoniche.engines.compile import compile_mechanism
+
+            self._cache["plain"] = SimpleNamespace(compiled=compile_mechanism(self.model.mechanism, self.model.params))
+        return self._cache["plain"]
 
     def _model_matrix(self, comp, table: dict, condition: str, P: int) -> np.ndarray:
         """(engine parameters, P) for one condition: SBML values < parameter table < condition table."""
@@ -202,7 +216,7 @@ class PetabProblem:
             kern, mech, params = self._kernel(True)
             comp2 = kern.compiled
             pm2 = self._model_matrix(comp2, table, exp.condition, P)
-            k0, _, _ = self._kernel(False)
+            k0 = self._plain()  # only its initial-value formulas are needed: no JIT compilation
             x0 = self._initial(k0, self._model_matrix(k0.compiled, table, exp.condition, P), overrides)
             pidx2 = {n: i for i, n in enumerate(comp2.parameters)}
             for s, i in sidx.items():
@@ -368,18 +382,47 @@ class PetabProblem:
         total[~np.isfinite(total)] = np.inf
         return total[0] if single else total
 
-    def nllh_grad(self, theta, step: float = 1e-5) -> tuple[float, np.ndarray]:
-        """Objective and its central-difference gradient (on the parameter scale) from one engine call."""
+    def prior_nll(self, theta) -> np.ndarray:
+        """Negative log prior density of the estimated parameters (0 without objective priors)."""
+        theta = np.asarray(theta, dtype=float)
+        single = theta.ndim == 1
+        theta = theta[:, None] if single else theta
+        total = np.zeros(theta.shape[1])
+        for k, prior in enumerate(self.priors):
+            if prior is not None:
+                total += _prior_term(prior, theta[k], self.scales[k], self.lower[k], self.upper[k])
+        return total[0] if single else total
+
+    def objective(self, theta) -> np.ndarray:
+        """What fits minimise: the negative log-likelihood plus the negative log prior (if the table has priors)."""
+        return self.nllh(theta) + self.prior_nll(theta)
+
+    def nllh_grad(self, theta, step: float = 1e-5, prior: bool = False) -> tuple[float, np.ndarray]:
+        """Likelihood (``prior``: the objective) and its central-difference gradient from one engine call."""
         theta = np.asarray(theta, dtype=float)
         k = theta.size
         cols = np.repeat(theta[:, None], 2 * k + 1, axis=1)
         for i in range(k):
             cols[i, 1 + 2 * i] += step
             cols[i, 2 + 2 * i] -= step
-        v = self.nllh(cols)
+        v = self.objective(cols) if prior else self.nllh(cols)
         with np.errstate(invalid="ignore"):
             grad = (v[1::2] - v[2::2]) / (2 * step)
         return float(v[0]), grad
+
+
+PRIORS = ("parameterScaleNormal", "parameterScaleLaplace", "normal", "laplace", "uniform", "parameterScaleUniform")
+
+
+def _prior_term(prior: tuple, x: np.ndarray, scale: str, lower: float, upper: float) -> np.ndarray:
+    """-log density of one PEtab objective prior at ``x`` (parameter scale), as petab v1 defines them."""
+    kind, a, b = prior
+    v = x if kind.startswith("parameterScale") else unscale(x, scale)
+    if kind in ("parameterScaleNormal", "normal"):
+        return 0.5 * np.log(2 * np.pi * b**2) + 0.5 * ((v - a) / b) ** 2
+    if kind in ("parameterScaleLaplace", "laplace"):
+        return np.log(2 * b) + np.abs(v - a) / b
+    return np.full_like(v, np.log(b - a))  # uniform priors: a constant inside the bounds
 
 
 def _nllh(m, s, sigma, transform: str, dist: str) -> np.ndarray:
@@ -491,8 +534,36 @@ def load(yaml_path: str | Path, *, lint: bool = True, engine: str = "compiled") 
     for key in dict.fromkeys(keys):
         rows = np.array([i for i, k in enumerate(keys) if k == key])
         experiments.append(Experiment(key[0], key[1], rows, np.unique(mdf["time"].iloc[rows].to_numpy(dtype=float))))
+    priors = [_prior(files["parameter"], pdf, pid) for pid in est.index]
     return PetabProblem(yaml_path.resolve(), files, problem, model, list(est.index), scales, lower, upper, nominal,
-                        experiments, findings, engine=engine)
+                        experiments, findings, priors=priors, engine=engine)
+
+
+def _prior(file, pdf: pd.DataFrame, pid: str) -> tuple | None:
+    """(type, a, b) of an estimated parameter's objective prior, or None; bad entries raise DataError."""
+    if "objectivePriorType" not in pdf.columns or _is_empty(pdf.loc[pid, "objectivePriorType"]):
+        return None
+    row = list(pdf.index).index(pid) + 2
+    kind = str(pdf.loc[pid, "objectivePriorType"]).strip()
+    if kind not in PRIORS:
+        raise DataError(f"{_where(file, row, 'objectivePriorType')}: {kind!r} for {pid}; "
+                        f"supported: {', '.join(PRIORS)}")
+    text = pdf.loc[pid, "objectivePriorParameters"] if "objectivePriorParameters" in pdf.columns else None
+    try:
+        a, b = (float(v) for v in str(text).split(";"))
+    except ValueError:
+        if kind in ("uniform", "parameterScaleUniform") and _is_empty(text):  # default: the bounds
+            lo, hi = float(pdf.loc[pid, "lowerBound"]), float(pdf.loc[pid, "upperBound"])
+            if kind == "parameterScaleUniform":
+                lo, hi = (float(v) for v in to_scale([lo, hi], str(pdf.loc[pid, "parameterScale"])))
+            return (kind, lo, hi)
+        raise DataError(f"{_where(file, row, 'objectivePriorParameters')}: {text!r} for {pid}; need two numbers "
+                        "'a;b' (mean;sd, location;scale or lower;upper)") from None
+    if kind in ("uniform", "parameterScaleUniform") and not a < b:
+        raise DataError(f"{_where(file, row, 'objectivePriorParameters')}: uniform prior of {pid} needs lower < upper")
+    if kind not in ("uniform", "parameterScaleUniform") and not b > 0:
+        raise DataError(f"{_where(file, row, 'objectivePriorParameters')}: scale {b:g} of {pid}'s prior must be > 0")
+    return (kind, a, b)
 
 
 def _check_tables(files: dict, t: dict) -> None:  # noqa: C901 - one check per PEtab rule

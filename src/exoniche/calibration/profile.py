@@ -103,7 +103,7 @@ def profile_run(run_dir: str | Path, points: int = 10) -> dict:
     if points < 1:
         raise DataError(f"--points: {points} must be at least 1")
     summary = json.loads(path.read_text())
-    problem = load(summary["problem"], lint=False)
+    problem = load(summary["problem"], lint=False, engine=summary.get("engine", "compiled"))
     x = np.array([p["estimate_scaled"] for p in summary["parameters"]])
     report = profile(problem, x, float(summary["best_nllh"]), points=points)
     report["problem"] = summary["problem"]

@@ -1,7 +1,8 @@
 """Global sensitivity analysis with SALib: Sobol (Saltelli sampling) and Morris, on any function or a scenario.
 
-:func:`analyse` works on any vectorised model ``f(X) -> Y`` (rows of X are samples); the Ishigami test
-checks it against the analytic indices. :func:`scenario_sensitivity` runs a scenario's base experiment on the
+:func:`analyse` (from :mod:`exoniche.experiments.gsa`, so that the open-question studies use it too) works on
+any vectorised model ``f(X) -> Y`` (rows of X are samples); the Ishigami test checks it against the analytic
+indices. :func:`scenario_sensitivity` runs a scenario's base experiment on the
 compiled per-patient engine (the cohort engine), one "patient" per sample, in chunks that are written to the
 run folder as they finish, so an interrupted run resumes where it stopped.
 
@@ -19,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from exoniche.errors import ModelError, ScenarioError, suggest
+from exoniche.experiments.gsa import METHODS, analyse  # the generic SALib part lives in a lower layer
 
-METHODS = ("sobol", "morris")
+__all__ = ["METHODS", "analyse", "parse_ranges", "scenario_sensitivity"]
 CHUNK = 256  # samples per engine call / per file of the run folder
 
 
@@ -41,51 +43,6 @@ def _outputs_catalogue() -> dict:
 def _read_output(name: str, species_index: dict, y_last: np.ndarray) -> np.ndarray:
     species, _ = _outputs_catalogue()[name]
     return np.mean([y_last[species_index[s]] for s in species], axis=0)
-
-
-def analyse(model, names: list[str], bounds: list[tuple[float, float]], method: str = "sobol", n: int = 1024,
-            seed: int = 1, second_order: bool = False, outputs: list[str] | None = None,
-            num_resamples: int = 1000) -> dict:
-    """Sample, evaluate ``model(X) -> Y`` (samples x outputs, or a vector) and compute SALib's indices."""
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
-    from SALib.sample import morris as morris_sample
-    from SALib.sample import sobol as sobol_sample
-
-    if method not in METHODS:
-        raise ScenarioError(f"--method: unknown value {method!r}{suggest(method, METHODS)}; allowed: sobol, morris")
-    if n < 2:
-        raise ScenarioError(f"--n: {n} must be at least 2")
-    problem = {"num_vars": len(names), "names": list(names), "bounds": [list(b) for b in bounds]}
-    if method == "sobol":
-        X = sobol_sample.sample(problem, n, calc_second_order=second_order, scramble=True, seed=seed)
-    else:
-        X = morris_sample.sample(problem, n, num_levels=4, seed=seed)
-    Y = np.asarray(model(X), dtype=float)
-    if Y.ndim == 1:
-        Y = Y[:, None]
-    outputs = outputs or [f"y{k}" for k in range(Y.shape[1])]
-    indices = {}
-    for k, out in enumerate(outputs):
-        y = Y[:, k]
-        if not np.all(np.isfinite(y)):
-            raise ScenarioError(f"output {out}: {int(np.sum(~np.isfinite(y)))} runs gave no finite value")
-        if method == "sobol":
-            r = sobol_analyze.analyze(problem, y, calc_second_order=second_order, conf_level=0.95,
-                                      num_resamples=num_resamples, seed=seed)
-            idx = {key: dict(zip(names, map(float, r[key]))) for key in ("S1", "S1_conf", "ST", "ST_conf")}
-            if second_order:
-                idx["S2"] = {f"{a}:{b}": float(r["S2"][i, j]) for i, a in enumerate(names)
-                             for j, b in enumerate(names) if j > i}
-                idx["S2_conf"] = {f"{a}:{b}": float(r["S2_conf"][i, j]) for i, a in enumerate(names)
-                                  for j, b in enumerate(names) if j > i}
-        else:
-            r = morris_analyze.analyze(problem, X, y, conf_level=0.95, num_resamples=num_resamples, seed=seed)
-            idx = {key: dict(zip(names, map(float, r[key]))) for key in ("mu", "mu_star", "sigma", "mu_star_conf")}
-        indices[out] = idx
-    return {"method": method, "n": n, "n_runs": int(X.shape[0]), "params": list(names), "outputs": outputs,
-            "bounds": {nm: list(map(float, b)) for nm, b in zip(names, bounds)}, "seed": seed,
-            "second_order": bool(second_order), "indices": indices}
 
 
 def parse_ranges(experiment, params: list[str], spread: float) -> tuple[list[tuple[float, float]], list[bool]]:

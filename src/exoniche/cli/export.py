@@ -52,24 +52,39 @@ def sbml(
 @app.command()
 def petab(
     out: Path = typer.Argument(..., help="Folder to write the PEtab problem into."),
-    measurements: Path = typer.Option(..., "--measurements",
+    measurements: Path = typer.Option(None, "--measurements",
                                       help="TSV with columns observable, time, measurement, sigma "
-                                           "[, transformation, dataset]."),
-    estimate: str = typer.Option(..., "--estimate", help="Comma-separated id:lower:upper:scale (scale lin/log10)."),
+                                           "[, transformation, dataset]. Without it (and --estimate): the "
+                                           "packaged calibration datasets of `exoniche calibrate`."),
+    estimate: str = typer.Option(None, "--estimate", help="Comma-separated id:lower:upper:scale (scale lin/log10); "
+                                                          "goes with --measurements."),
     preset: str = typer.Option("4175-LuT", "--preset", help="Tumour preset of the exported scenario."),
     physiology: str = typer.Option("human", "--physiology", help="human or mouse."),
     initial_g: float = typer.Option(10.0, "--initial-g", help="Primary tumour mass at day 0 (g)."),
     days: float = typer.Option(180.0, "--days", help="Scenario duration (days)."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Write the whole-body model with measurement rows as a PEtab v1 problem (checked with petablint)."""
+    """Write the whole-body model with measurement rows as a PEtab v1 problem (checked with petablint).
+
+    Without --measurements/--estimate: the model with the calibration datasets of `exoniche calibrate` (one
+    condition per experiment, the calibrated parameters estimated; the scenario options do not apply).
+    """
     import pandas as pd
 
     from exoniche.calibration.petab_problem import load
     from exoniche.errors import DataError
     from exoniche.experiments.setup import Experiment
-    from exoniche.io.petab_export import write_petab
+    from exoniche.io.petab_export import write_calibration_petab, write_petab
 
+    if measurements is None and estimate is None:
+        path = write_calibration_petab(out)
+        checked = load(path, engine="deterministic")  # petablint and exoniche's own table checks
+        _report(path, checked, json_, conditions=list(checked.petab.condition_df.index),
+                observables=list(checked.petab.observable_df.index))
+        return
+    if measurements is None or estimate is None:
+        raise DataError("--measurements and --estimate go together (or give neither, for the packaged "
+                        "calibration datasets)")
     if not measurements.is_file():
         raise DataError(f"--measurements: {measurements} not found")
     rows = pd.read_csv(measurements, sep="\t").to_dict("records")
@@ -85,9 +100,12 @@ def petab(
     problem = Experiment(physiology=physiology, tumour=preset, tumour_initial_g=initial_g,
                          duration_days=days).problem()
     path = write_petab(out, problem, rows, items)
-    checked = load(path, engine="deterministic")  # petablint and exoniche's own table checks
+    _report(path, load(path, engine="deterministic"), json_)  # petablint and exoniche's own table checks
+
+
+def _report(path: Path, checked, json_: bool, **extra) -> None:
     result = {"yaml": str(path), "n_measurements": checked.n_measurements, "estimated": checked.estimated,
-              "petablint": checked.lint}
+              "petablint": checked.lint, **extra}
     if json_:
         print_json(result)
     else:

@@ -31,6 +31,8 @@ def run(
     seed: int = typer.Option(1, "--seed", help="Seed of the starts (same seed, same starts, same numbers)."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (one start each at a time)."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/fit-<problem>); finished starts are kept."),
+    engine: str = typer.Option("compiled", "--engine", help="compiled (Numba; one call per gradient) or "
+                                                            "deterministic (SciPy, no JIT); `fit profile` reuses it."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Multi-start maximum-likelihood fit; writes starts, fit.json, waterfall.png and fit_<observable>.png."""
@@ -38,7 +40,7 @@ def run(
     from exoniche.calibration.petab_problem import load
     from exoniche.io import calibration_plots
 
-    prob = load(problem)
+    prob = load(problem, engine=engine)
     out = out or Path("runs") / f"fit-{prob.yaml_path.stem}"
     summary = fitting.fit(prob, starts, seed, workers=workers, out=out)
     summary["figures"] = calibration_plots.fit_figures(prob, summary, out)
@@ -48,7 +50,8 @@ def run(
     console.print(f"{prob.yaml_path.name}: {summary['n_starts']} starts (seed {seed}, {summary['resumed_starts']} "
                   f"resumed), {summary['n_converged']} converged, {summary['n_reached_best']} within 0.1 of the best")
     gap = summary["best_nllh"] - summary["nominal_nllh"]
-    console.print(f"best nllh {summary['best_nllh']:.6f}  nominal nllh {summary['nominal_nllh']:.6f}  "
+    what = "objective (nllh + prior)" if summary["objective"] != "nllh" else "nllh"
+    console.print(f"best {what} {summary['best_nllh']:.6f}  nominal {summary['nominal_nllh']:.6f}  "
                   f"(best - nominal = {gap:+.4f}); {summary['wall_s']:.1f} s")
     for p in summary["parameters"]:
         console.print(f"  {p['id']:<28} {p['estimate']:.6g}  [{p['lower']:g}, {p['upper']:g}] {p['scale']}")

@@ -23,7 +23,11 @@ def waterfall(values, path: Path, nominal: float | None = None) -> Path:
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     best = v[0]
     ax.plot(np.arange(1, v.size + 1), v - best + 1.0, "o-", color="#1f77b4", ms=4)
-    ax.set_yscale("log")
+    top = max(v[-1], nominal if nominal is not None and np.isfinite(nominal) else v[-1]) - best + 1.0
+    if top > 10:  # a log axis over less than a decade labels every tick alike
+        ax.set_yscale("log")
+    else:
+        ax.ticklabel_format(axis="y", useOffset=False)
     if nominal is not None and np.isfinite(nominal):
         ax.axhline(nominal - best + 1.0, color="#d62728", ls="--", lw=1, label=f"nominal ({nominal:.2f})")
         ax.legend(frameon=False)
@@ -50,10 +54,18 @@ def fit_figures(problem, summary: dict, out: Path) -> list[str]:
             colour = f"C{k % 10}"
             ax.plot(t[order], mdf["measurement"].to_numpy(dtype=float)[rows][order], "o", color=colour, ms=4,
                     label=f"{cond} data")
-            ax.plot(t[order], sim[rows][order], "-", color=colour, lw=1.3, label=f"{cond} fit")
+            # a marker as well, so that a condition measured at one time shows its fit
+            ax.plot(t[order], sim[rows][order], "-x", color=colour, lw=1.3, ms=7, label=f"{cond} fit")
         trans = problem.petab.observable_df.loc[obs].get("observableTransformation", "lin")
-        if isinstance(trans, str) and trans.startswith("log"):
+        values = np.concatenate([mdf.loc[sel, "measurement"].to_numpy(dtype=float), sim[sel.to_numpy()]])
+        # a log axis where the values span a decade (log tick labels of a narrow range all read the same)
+        lo, hi = np.nanmin(values), np.nanmax(values)
+        if isinstance(trans, str) and trans.startswith("log") and hi > 10 * lo > 0:
             ax.set_yscale("log")
+        else:
+            ax.ticklabel_format(axis="y", useOffset=False)
+            if 0 < lo and hi < 1.1 * lo:  # data and fit (nearly) equal: show them on a +-50 % axis
+                ax.set_ylim(0.5 * lo, 1.5 * hi)
         ax.set_xlabel("time (model units)")
         ax.set_ylabel(obs)
         ax.set_title(f"{obs}: data and best fit (nllh {summary['best_nllh']:.3f})", fontsize=10)

@@ -38,21 +38,42 @@ def plot_sources(result: StudyResult, path: Path) -> Path:
 
 
 def plot_interactions(result: StudyResult, path: Path) -> Path:
-    """Main effects (red) and two-way interactions (grey) as horizontal bars, one panel per outcome."""
+    """Top: main effects (red) and two-way interactions (grey) of the 2^4 knockouts, one panel per outcome.
+    Bottom (when the result has them): Sobol S1 and ST of each component with their 95 % CIs."""
     table = result.table
-    fig, axes = plt.subplots(1, 3, figsize=(15, 5), sharey=True)
+    sobol = result.figure.get("sobol")
+    fig, grid = plt.subplots(2 if sobol else 1, 3, figsize=(15, 9.5 if sobol else 5), squeeze=False)
     ypos = np.arange(len(table))[::-1]
-    for ax, k in zip(axes, result.figure["panels"]):
+    for ax, k in zip(grid[0], result.figure["panels"]):
         vals = table[f"{k} (log2 fold)"].values
         colours = ["#d62728" if t == "main effect" else "#7f7f7f" for t in table["kind"]]
         ax.barh(ypos, vals, color=colours)
         ax.axvline(0, color="black", lw=0.6)
         ax.set_title(k, fontsize=11)
         ax.set_xlabel("log2 fold change (present vs knocked out)")
+        ax.set_yticks(ypos, table["term"] if ax is grid[0][0] else [])
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0].set_yticks(ypos, table["term"])
-    fig.suptitle("Cargo components of 4175-LuT exosomes: main effects (red) and two-way interactions (grey), "
-                 f"2^4 knockout design, day {result.figure['days']:g}", fontsize=11)
+    title = ("Cargo components of 4175-LuT exosomes: main effects (red) and two-way interactions (grey), "
+             f"2^4 knockout design, day {result.figure['days']:g}")
+    if sobol:
+        factors = list(sobol["factors"])
+        x = np.arange(len(factors))
+        for ax, k in zip(grid[1], result.figure["panels"]):
+            idx = sobol["indices"][k]
+            for shift, key, colour_, label in ((-0.2, "S1", "#1f77b4", "S1 (alone)"),
+                                               (0.2, "ST", "#ff7f0e", "ST (with interactions)")):
+                ax.bar(x + shift, [idx[key][f] for f in factors], 0.4, yerr=[idx[f"{key}_conf"][f] for f in factors],
+                       color=colour_, capsize=3, label=label)
+            ax.axhline(0, color="black", lw=0.6)
+            ax.set_xticks(x, factors)
+            ax.set_ylim(-0.1, 1.2)
+            ax.set_title(f"{k}: Sobol indices", fontsize=11)
+            ax.set_ylabel("share of variance")
+            ax.spines[["top", "right"]].set_visible(False)
+        grid[1][0].legend(frameon=False, fontsize=9)
+        title += (f"\nbottom: Sobol indices, each level uniform from knocked out to the line's "
+                  f"(N = {sobol['n']}, {sobol['n_runs']} runs, bars: 95 % CIs)")
+    fig.suptitle(title, fontsize=11)
     return _save(fig, path)
 
 
