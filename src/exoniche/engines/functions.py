@@ -1,4 +1,4 @@
-"""Turn a declared mechanism into fast Python functions (right-hand side, expressions).
+"""Turn a declared mechanism into Python functions (right-hand side, rates, expressions, initial state).
 
 The rate laws are strings in the shared Python / SBML-L3 formula syntax; we generate one Python
 function from them (straight-line code, no interpretation per call), so that the same declaration
@@ -7,6 +7,7 @@ feeds SciPy here and libRoadRunner through SBML.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from collections.abc import Callable
@@ -38,6 +39,7 @@ ARRAY_NAMESPACE = {"ln": np.log, "exp": np.exp, "pow": lambda a, b: np.power(np.
 
 
 def identifiers(formula: str) -> set[str]:
+    """Names a formula refers to (parameters, species, expressions), without functions and number literals."""
     return {m.group(0) for m in _IDENT.finditer(formula) if not re.fullmatch(r"\d+e\d*", m.group(0))} - _FUNCTIONS
 
 
@@ -48,6 +50,20 @@ def derivative(stoich: np.ndarray, i: int) -> str:
         v = stoich[i, j]
         terms.append(f"r{j}" if v == 1 else f"-r{j}" if v == -1 else f"{float(v)!r}*r{j}")
     return " + ".join(terms) if terms else "0.0"
+
+
+def declaration_key(mech: Mechanism, params) -> str:
+    """A stable key of a mechanism's declaration and a parameter-name order (SHA-256 of the declaration).
+
+    Kernel caches are keyed on it: equal declarations share a kernel, and a new mechanism object that happens
+    to reuse a freed object's ``id`` cannot pick up a stale one.
+    """
+    parts = [("species", s.name, s.initial, repr(float(s.scale))) for s in mech.species]
+    parts += [("expression", e.name, e.formula) for e in mech.expressions]
+    parts += [("process", p.name, p.rate, tuple(sorted((k, repr(float(v))) for k, v in p.stoich.items())))
+              for p in mech.processes]
+    parts.append(("parameters", *params))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 
 def state_dependent(mech: Mechanism, species) -> set[str]:
@@ -62,8 +78,8 @@ def state_dependent(mech: Mechanism, species) -> set[str]:
 
 
 @dataclass
-class Compiled:
-    """Generated functions for one mechanism and one ordering of parameters."""
+class MechanismFunctions:
+    """Generated functions for one mechanism and one ordering of parameters (what every engine integrates)."""
 
     species: list[str]
     parameters: list[str]
@@ -77,6 +93,7 @@ class Compiled:
     scales: np.ndarray
 
     def param_vector(self, params: ParameterSet) -> list[float]:
+        """Values of ``self.parameters`` taken from ``params``, in order."""
         values = params.numbers()
         try:
             return [values[name] for name in self.parameters]
@@ -84,8 +101,21 @@ class Compiled:
             raise ModelError(f"parameter set lacks {exc.args[0]!r} needed by the mechanism") from None
 
 
-def compile_mechanism(mech: Mechanism, params: ParameterSet) -> Compiled:
-    """Generate the right-hand side and helpers for ``mech`` with parameter names from ``params``."""
+def compile_mechanism(mech: Mechanism, params: ParameterSet) -> MechanismFunctions:
+    """Generate the right-hand side and helpers for ``mech`` with parameter names from ``params``.
+
+    Parameters
+    ----------
+    mech : Mechanism
+        The declared species, expressions and processes.
+    params : ParameterSet or iterable of str
+        Parameter names (their order sets the order of the parameter vector; unused names are dropped).
+
+    Returns
+    -------
+    MechanismFunctions
+        Scalar ``rhs``/``rates``/``initial``, array ``evaluate``, stoichiometry, Jacobian sparsity, scales.
+    """
     species = mech.species_names()
     exprs = [e.name for e in mech.expressions]
     known = set(species) | set(exprs) | set(params)
@@ -159,7 +189,7 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> Compiled:
             for c in cols:
                 sparsity[i, c] = True
     np.fill_diagonal(sparsity, True)
-    return Compiled(
+    return MechanismFunctions(
         species=species,
         parameters=pnames,
         expressions=exprs,

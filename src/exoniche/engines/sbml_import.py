@@ -30,7 +30,7 @@ from pathlib import Path
 
 from exoniche.biology.mechanism import Mechanism, Process
 from exoniche.biology.parameters import Parameter, ParameterSet
-from exoniche.engines.compile import identifiers
+from exoniche.engines.functions import identifiers
 from exoniche.engines.problem import Event, ParameterEvent
 from exoniche.errors import ModelError
 
