@@ -7,7 +7,7 @@ tolerance, events, the labelled result, chunk independence; then what is specifi
 from __future__ import annotations
 
 import dataclasses
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 import pytest
@@ -48,7 +48,7 @@ def _events_problem():
 PROBLEMS = {"human_120d": lambda: _human(120.0), "mouse_events": _events_problem}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _reference(name: str, changes: tuple) -> np.ndarray:
     """Tight single-run solutions, (species, time, patient), computed once per problem for every engine."""
     prob = PROBLEMS[name]()

@@ -37,7 +37,7 @@ def available(capability: str | None = None) -> list[str]:
 
 
 def get(name: str, *, capability: str | None = None, field: str = "engine") -> Engine:
-    """The engine registered as ``name``; a name that is unknown (or lacks ``capability``) is a ScenarioError.
+    """Return the engine registered as ``name``; an unknown one (or one without ``capability``) is refused.
 
     ``field`` names the input in the message (``--engine`` on the command line).
     """

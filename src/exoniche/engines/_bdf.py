@@ -155,7 +155,7 @@ def jacobian_columns(sparsity: np.ndarray, lu: SparseLU) -> tuple[list[np.ndarra
 
 
 def split_expressions(mech: Mechanism, species) -> tuple[list, list]:
-    """The mechanism's expressions as (parameter-only, state-dependent), each in declaration order.
+    """Split the mechanism's expressions into (parameter-only, state-dependent), each in declaration order.
 
     Parameter-only expressions (flow-weighted uptake rates, the Gompertz rate, ...) are evaluated once per
     patient and segment instead of in every right-hand side.

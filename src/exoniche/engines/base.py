@@ -201,7 +201,7 @@ class PatientEngine(Engine):
         self._kernels: dict = {}
 
     def kernel(self, mech: Mechanism, params):
-        """The engine's generated code for ``mech`` (built once per declaration and parameter-name order)."""
+        """Return the engine's generated code for ``mech`` (built once per declaration and parameter-name order)."""
         key = declaration_key(mech, tuple(params))
         if key not in self._kernels:
             self._kernels[key] = self._build_kernel(mech, params)
@@ -255,6 +255,9 @@ class PatientEngine(Engine):
         return plan.apply_day0(p), plan, keep
 
     def _run(self, problem: Problem, *, functions=None, parameters=None, patients=None, **_unused) -> xr.Dataset:
+        if functions is not None:
+            raise ScenarioError(f"functions: the {self.name} engine generates its own kernel from the problem's "
+                                "mechanism; leave it out")
         k = self.kernel(problem.mechanism, problem.params)
         if parameters is None:
             pm = parameter_matrix(k.functions, [problem.params])

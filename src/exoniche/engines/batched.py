@@ -14,8 +14,9 @@ Design (chosen by measurement on the 2-core CI machine; numbers in ``docs/cohort
   ``BDF`` used by the single-run engine, so both engines make the same approximations (constants, Newton
   tolerance, colouring and sparse LU shared with the compiled engine in :mod:`exoniche.engines._bdf`).
   All patients share one step size and order; the error norm of a step is the largest per-patient RMS
-  norm, so every patient is integrated at least as accurately as it would be alone. Plasma exosome clearance (12–90 /day) and
-  CTC loss (~10 /day) against tumour timescales of weeks make explicit methods useless here.
+  norm, so every patient is integrated at least as accurately as it would be alone. Plasma exosome
+  clearance (12–90 /day) and CTC loss (~10 /day) against tumour timescales of weeks make explicit methods
+  useless here.
 * **Jacobian**: forward differences, columns grouped by a greedy colouring of the mechanism's sparsity
   pattern (one batched right-hand side per colour, not per species), recomputed only when Newton
   iterations stall (as in SciPy).

@@ -44,7 +44,7 @@ def identifiers(formula: str) -> set[str]:
 
 
 def derivative(stoich: np.ndarray, i: int) -> str:
-    """Generated source of species ``i``'s derivative: the sum of its processes' rates ``r<j>`` x stoichiometry."""
+    """Return the generated source of species ``i``'s derivative: its processes' rates ``r<j>`` x stoichiometry."""
     terms = []
     for j in np.nonzero(stoich[i])[0]:
         v = stoich[i, j]
@@ -53,7 +53,7 @@ def derivative(stoich: np.ndarray, i: int) -> str:
 
 
 def declaration_key(mech: Mechanism, params) -> str:
-    """A stable key of a mechanism's declaration and a parameter-name order (SHA-256 of the declaration).
+    """Return a stable key of a mechanism's declaration and a parameter-name order (a SHA-256 digest).
 
     Kernel caches are keyed on it: equal declarations share a kernel, and a new mechanism object that happens
     to reuse a freed object's ``id`` cannot pick up a stale one.
@@ -118,28 +118,9 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> MechanismFunctio
     """
     species = mech.species_names()
     exprs = [e.name for e in mech.expressions]
-    known = set(species) | set(exprs) | set(params)
-    used: set[str] = set()
-    for text in [e.formula for e in mech.expressions] + [p.rate for p in mech.processes] + [
-        s.initial for s in mech.species
-    ]:
-        ids = identifiers(text)
-        missing = ids - known
-        if missing:
-            raise ModelError(f"mechanism refers to undefined names: {sorted(missing)}")
-        used |= ids
-    pnames = [p for p in params if p in used]
-    # Expression dependencies on species, to build the Jacobian sparsity pattern.
+    pnames = _used_parameters(mech, species, exprs, params)
     sidx = {s: i for i, s in enumerate(species)}
-    deps: dict[str, set[int]] = {}
-    for e in mech.expressions:
-        d: set[int] = set()
-        for ident in identifiers(e.formula):
-            if ident in sidx:
-                d.add(sidx[ident])
-            elif ident in deps:
-                d |= deps[ident]
-        deps[e.name] = d
+    deps = _species_dependencies(mech, sidx)
 
     def header(array: bool) -> list[str]:
         lines = [f"    {name} = p[{i}]" for i, name in enumerate(pnames)]
@@ -154,12 +135,7 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> MechanismFunctio
         return lines
 
     rate_lines = [f"    r{j} = {p.rate}" for j, p in enumerate(mech.processes)]
-    stoich = np.zeros((len(species), len(mech.processes)))
-    for j, proc in enumerate(mech.processes):
-        for s, v in proc.stoich.items():
-            if s not in sidx:
-                raise ModelError(f"process {proc.name} changes unknown species {s!r}")
-            stoich[sidx[s], j] = v
+    stoich = _stoichiometry(mech, sidx)
     deriv = [derivative(stoich, i) for i in range(len(species))]
     src = ["def rhs(t, y, p):", *header(False), *rate_lines, "    return [" + ", ".join(deriv) + "]", ""]
     src += ["def rates(t, y, p):", *header(False), *rate_lines,
@@ -177,18 +153,7 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> MechanismFunctio
     ns_array: dict = dict(ARRAY_NAMESPACE)
     exec(compile(code, "<exoniche-mechanism-array>", "exec"), ns_array)
 
-    sparsity = np.zeros((len(species), len(species)), dtype=bool)
-    for j, proc in enumerate(mech.processes):
-        cols: set[int] = set()
-        for ident in identifiers(proc.rate):
-            if ident in sidx:
-                cols.add(sidx[ident])
-            elif ident in deps:
-                cols |= deps[ident]
-        for i in np.nonzero(stoich[:, j])[0]:
-            for c in cols:
-                sparsity[i, c] = True
-    np.fill_diagonal(sparsity, True)
+    sparsity = _sparsity(mech, sidx, deps, stoich)
     return MechanismFunctions(
         species=species,
         parameters=pnames,
@@ -201,3 +166,60 @@ def compile_mechanism(mech: Mechanism, params: ParameterSet) -> MechanismFunctio
         initial=ns_scalar["initial"],
         scales=np.array([s.scale for s in mech.species]),
     )
+
+
+def _used_parameters(mech: Mechanism, species, exprs, params) -> list[str]:
+    """Parameter names (in ``params`` order) the formulas use; an undefined name is a ModelError."""
+    known = set(species) | set(exprs) | set(params)
+    used: set[str] = set()
+    for text in [e.formula for e in mech.expressions] + [p.rate for p in mech.processes] + [
+        s.initial for s in mech.species
+    ]:
+        ids = identifiers(text)
+        missing = ids - known
+        if missing:
+            raise ModelError(f"mechanism refers to undefined names: {sorted(missing)}")
+        used |= ids
+    return [p for p in params if p in used]
+
+
+def _species_dependencies(mech: Mechanism, sidx: dict) -> dict[str, set[int]]:
+    """Per expression, the species it depends on (directly or through other expressions)."""
+    deps: dict[str, set[int]] = {}
+    for e in mech.expressions:
+        d: set[int] = set()
+        for ident in identifiers(e.formula):
+            if ident in sidx:
+                d.add(sidx[ident])
+            elif ident in deps:
+                d |= deps[ident]
+        deps[e.name] = d
+    return deps
+
+
+def _stoichiometry(mech: Mechanism, sidx: dict) -> np.ndarray:
+    stoich = np.zeros((len(sidx), len(mech.processes)))
+    for j, proc in enumerate(mech.processes):
+        for s, v in proc.stoich.items():
+            if s not in sidx:
+                raise ModelError(f"process {proc.name} changes unknown species {s!r}")
+            stoich[sidx[s], j] = v
+    return stoich
+
+
+def _sparsity(mech: Mechanism, sidx: dict, deps: dict, stoich: np.ndarray) -> np.ndarray:
+    """Species x species dependency pattern of the right-hand side (diagonal included)."""
+    species = list(sidx)
+    sparsity = np.zeros((len(species), len(species)), dtype=bool)
+    for j, proc in enumerate(mech.processes):
+        cols: set[int] = set()
+        for ident in identifiers(proc.rate):
+            if ident in sidx:
+                cols.add(sidx[ident])
+            elif ident in deps:
+                cols |= deps[ident]
+        for i in np.nonzero(stoich[:, j])[0]:
+            for c in cols:
+                sparsity[i, c] = True
+    np.fill_diagonal(sparsity, True)
+    return sparsity

@@ -130,8 +130,12 @@ def _jacobian(y, f, h, atol, J, groups_ptr, groups, col_ptr, col_rows, col_entry
                 J[col_entry[e]] = (fp[i] - f[i]) / step
 
 
-def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):
-    """BDF from t0 to t_bound; writes the dense output at ``t_want`` (t0 < t <= t_bound) to out[out_rows]."""
+def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  # noqa: C901  one jitted BDF loop
+    """BDF from t0 to t_bound; writes the dense output at ``t_want`` (t0 < t <= t_bound) to out[out_rows].
+
+    Kept whole (hence the C901 exemption): SciPy's ``BdfSolver._step_impl`` and its step loop as one jitted
+    function, with its work arrays local; split, they would have to travel through every call.
+    """
     groups_ptr, groups, col_ptr, col_rows, col_entry, sizes = st
     n = y.size
     D = np.zeros((MAX_ORDER + 3, n))
@@ -603,7 +607,7 @@ def _warm(k: NumbaKernel) -> None:
 
 
 def _flatten(plan) -> tuple:
-    """The plan's segments as the flat arrays the jitted solver reads (events and outputs per segment)."""
+    """Flatten the plan's segments into the arrays the jitted solver reads (events and outputs per segment)."""
     pev_ptr, pev_idx, pev_val = [0], [], []
     sev_ptr, sev_idx, sev_fac, sev_amt = [0], [], [], []
     out_ptr, out_idx = [0], []

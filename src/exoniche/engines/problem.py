@@ -22,7 +22,7 @@ class Event:
     label: str = ""
 
     def apply(self, value: float) -> float:
-        """The amount after the event, from the amount ``value`` before it."""
+        """Return the amount after the event, from the amount ``value`` before it."""
         return value * self.factor + self.amount
 
 
@@ -69,7 +69,7 @@ class Problem:
     label: str = ""
 
     def times(self) -> np.ndarray:
-        """The checked output times (day)."""
+        """Return the checked output times (day)."""
         if self.t_end <= 0 or not np.isfinite(self.t_end):
             raise ScenarioError(f"duration_days: {self.t_end!r} must be a positive number of days")
         if self.output_times is None:

@@ -43,7 +43,7 @@ def default_engine() -> str:
 
 
 def cohort_engine(name: str) -> engines.PatientEngine:
-    """The cohort engine registered as ``name``; another name is a ScenarioError naming ``--engine``."""
+    """Return the cohort engine registered as ``name``; another name is a ScenarioError naming ``--engine``."""
     return engines.get(name, capability="patients", field="--engine")
 
 

@@ -87,7 +87,7 @@ class ChunkStore:
         return done
 
     def finished(self) -> list[tuple[int, int]]:
-        """The finished chunks (start, stop), in order: those whose outcomes and measurements files exist."""
+        """List the finished chunks (start, stop) in order: those whose outcomes and measurements files exist."""
         out = []
         for f in self.chunks.iterdir():
             m = _CHUNK.match(f.name)

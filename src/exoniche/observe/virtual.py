@@ -29,7 +29,7 @@ class CohortJob:
     engine: str = field(default_factory=default_engine)  # resolved once, travels with the job
 
     def problem(self):
-        """The base experiment's problem (checks the scenario's own values)."""
+        """Return the base experiment's problem (checks the scenario's own values)."""
         return self.experiment.problem()
 
     def simulate(self, start: int, stop: int) -> tuple[pd.DataFrame, pd.DataFrame]:
