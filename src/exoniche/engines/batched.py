@@ -38,23 +38,9 @@ from typing import ClassVar
 import numpy as np
 
 from exoniche.biology.mechanism import Mechanism
-from exoniche.engines._bdf import (
-    ALPHA,
-    EPS,
-    ERROR_CONST,
-    GAMMA,
-    MAX_FACTOR,
-    MAX_ORDER,
-    MIN_FACTOR,
-    NEWTON_MAXITER,
-    SparseLU,
-    colour_columns,
-    jacobian_columns,
-    newton_tol,
-    split_expressions,
-    used_names,
-)
-from exoniche.engines.base import Capabilities, PatientEngine, parameter_matrix, parameter_rows
+from exoniche.engines import _bdf
+from exoniche.engines._bdf import SparseLU
+from exoniche.engines.base import Capabilities, PatientEngine, parameter_rows
 from exoniche.engines.functions import ARRAY_NAMESPACE, MechanismFunctions, compile_mechanism, derivative
 from exoniche.engines.problem import Problem
 from exoniche.errors import ModelError
@@ -78,8 +64,8 @@ class BatchKernel:
 def _generate(mech: Mechanism, comp: MechanismFunctions) -> tuple:
     species = comp.species
     pnames = comp.parameters
-    hoisted_exprs, dynamic_exprs = split_expressions(mech, species)
-    used = used_names([e.formula for e in dynamic_exprs] + [p.rate for p in mech.processes])
+    hoisted_exprs, dynamic_exprs = _bdf.split_expressions(mech, species)
+    used = _bdf.used_names([e.formula for e in dynamic_exprs] + [p.rate for p in mech.processes])
     hoisted_names = [n for n in pnames + [e.name for e in hoisted_exprs] if n in used]
     params_and_hoisted = [f"    {name} = p[{i}]" for i, name in enumerate(pnames)]
     params_and_hoisted += [f"    {e.name} = {e.formula}" for e in hoisted_exprs]
@@ -132,8 +118,8 @@ class _Integrator:
         self.n, self.P = y0.shape
         f0 = self.fun(y0)
         self.h_abs = self._initial_step(y0, f0)
-        self.newton_tol = newton_tol(rtol)
-        self.D = np.zeros((MAX_ORDER + 3, self.n, self.P))
+        self.newton_tol = _bdf.newton_tol(rtol)
+        self.D = np.zeros((_bdf.MAX_ORDER + 3, self.n, self.P))
         self.D[0] = y0
         self.D[1] = f0 * self.h_abs
         self.order = 1
@@ -168,7 +154,7 @@ class _Integrator:
         threshold = self.atol
         for cols in self.k.groups:
             yc = y[cols]
-            step = np.sqrt(EPS) * np.maximum(np.abs(yc), threshold[cols] * 1e3)
+            step = np.sqrt(_bdf.EPS) * np.maximum(np.abs(yc), threshold[cols] * 1e3)
             yp = y.copy()
             yp[cols] = yc + step
             step = yp[cols] - yc  # exactly representable step
@@ -192,7 +178,7 @@ class _Integrator:
         dy_norm_old = None
         converged = False
         k = 0
-        for k in range(NEWTON_MAXITER):
+        for k in range(_bdf.NEWTON_MAXITER):
             f = self.fun(y)
             if not np.all(np.isfinite(f)):
                 break
@@ -202,7 +188,7 @@ class _Integrator:
             dy_norm = float(np.max(_rms(dy / scale)))
             rate = None if dy_norm_old is None else dy_norm / dy_norm_old
             if rate is not None and (
-                    rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > self.newton_tol):
+                    rate >= 1 or rate ** (_bdf.NEWTON_MAXITER - k) / (1 - rate) * dy_norm > self.newton_tol):
                 break
             y += dy
             d = d + dy
@@ -231,8 +217,8 @@ class _Integrator:
             h_abs = abs(t_new - t)
             y_predict = np.sum(D[: order + 1], axis=0)
             scale = self.atol + self.rtol * np.abs(y_predict)
-            psi = np.tensordot(GAMMA[1: order + 1], D[1: order + 1], axes=1) / ALPHA[order]
-            c = h_abs / ALPHA[order]
+            psi = np.tensordot(_bdf.GAMMA[1: order + 1], D[1: order + 1], axes=1) / _bdf.ALPHA[order]
+            c = h_abs / _bdf.ALPHA[order]
             converged = False
             while not converged:
                 if LU is None:
@@ -250,11 +236,11 @@ class _Integrator:
                 self.n_equal_steps = 0
                 LU = None
                 continue
-            safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
+            safety = 0.9 * (2 * _bdf.NEWTON_MAXITER + 1) / (2 * _bdf.NEWTON_MAXITER + n_iter)
             scale = self.atol + self.rtol * np.abs(y_new)
-            error_norm = float(np.max(_rms(ERROR_CONST[order] * d / scale)))
+            error_norm = float(np.max(_rms(_bdf.ERROR_CONST[order] * d / scale)))
             if error_norm > 1:
-                factor = max(MIN_FACTOR, safety * error_norm ** (-1 / (order + 1)))
+                factor = max(_bdf.MIN_FACTOR, safety * error_norm ** (-1 / (order + 1)))
                 h_abs *= factor
                 _change_D(D, order, factor)
                 self.n_equal_steps = 0
@@ -273,16 +259,16 @@ class _Integrator:
         if self.n_equal_steps < order + 1:
             self.dense = (self.t, self.h_abs, order, D[: order + 1].copy())
             return
-        error_m_norm = (float(np.max(_rms(ERROR_CONST[order - 1] * D[order] / scale)))
+        error_m_norm = (float(np.max(_rms(_bdf.ERROR_CONST[order - 1] * D[order] / scale)))
                         if order > 1 else np.inf)
-        error_p_norm = (float(np.max(_rms(ERROR_CONST[order + 1] * D[order + 2] / scale)))
-                        if order < MAX_ORDER else np.inf)
+        error_p_norm = (float(np.max(_rms(_bdf.ERROR_CONST[order + 1] * D[order + 2] / scale)))
+                        if order < _bdf.MAX_ORDER else np.inf)
         norms = np.array([error_m_norm, error_norm, error_p_norm])
         with np.errstate(divide="ignore"):
             factors = norms ** (-1 / np.arange(order, order + 3))
         order += int(np.argmax(factors)) - 1
         self.order = order
-        factor = min(MAX_FACTOR, safety * float(np.max(factors)))
+        factor = min(_bdf.MAX_FACTOR, safety * float(np.max(factors)))
         self.h_abs *= factor
         _change_D(D, order, factor)
         self.n_equal_steps = 0
@@ -312,8 +298,8 @@ class BatchedEngine(PatientEngine):
         comp = compile_mechanism(mech, params)
         prepare, rhs, initial = _generate(mech, comp)
         lu = SparseLU(comp.sparsity)
-        rows, pos = jacobian_columns(comp.sparsity, lu)
-        return BatchKernel(comp, prepare, rhs, initial, colour_columns(comp.sparsity), rows, pos, lu)
+        rows, pos = _bdf.jacobian_columns(comp.sparsity, lu)
+        return BatchKernel(comp, prepare, rhs, initial, _bdf.colour_columns(comp.sparsity), rows, pos, lu)
 
     def integrate(self, problem: Problem, p: np.ndarray, *, species: list[str] | None = None,
                   stats: dict | None = None, kern: BatchKernel | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -368,10 +354,8 @@ class BatchedEngine(PatientEngine):
 
 
 ENGINE = BatchedEngine()
-NAME = ENGINE.name
 kernel = ENGINE.kernel
 integrate = ENGINE.integrate
 run = ENGINE.run
 
-__all__ = ["ENGINE", "NAME", "BatchKernel", "BatchedEngine", "SparseLU", "integrate", "kernel", "parameter_matrix",
-           "run"]
+__all__ = ["ENGINE", "BatchKernel", "BatchedEngine", "SparseLU", "integrate", "kernel", "run"]

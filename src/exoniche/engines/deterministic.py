@@ -63,7 +63,6 @@ class DeterministicEngine(Engine):
 
 
 ENGINE = DeterministicEngine()
-NAME = ENGINE.name
 run = ENGINE.run
 
-__all__ = ["ENGINE", "NAME", "DeterministicEngine", "run"]
+__all__ = ["ENGINE", "DeterministicEngine", "run"]

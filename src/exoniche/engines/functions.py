@@ -187,14 +187,19 @@ def _species_dependencies(mech: Mechanism, sidx: dict) -> dict[str, set[int]]:
     """Per expression, the species it depends on (directly or through other expressions)."""
     deps: dict[str, set[int]] = {}
     for e in mech.expressions:
-        d: set[int] = set()
-        for ident in identifiers(e.formula):
-            if ident in sidx:
-                d.add(sidx[ident])
-            elif ident in deps:
-                d |= deps[ident]
-        deps[e.name] = d
+        deps[e.name] = _species_in(e.formula, sidx, deps)
     return deps
+
+
+def _species_in(formula: str, sidx: dict, deps: dict) -> set[int]:
+    """Rows of the species ``formula`` uses, directly or through the expressions in ``deps``."""
+    out: set[int] = set()
+    for ident in identifiers(formula):
+        if ident in sidx:
+            out.add(sidx[ident])
+        elif ident in deps:
+            out |= deps[ident]
+    return out
 
 
 def _stoichiometry(mech: Mechanism, sidx: dict) -> np.ndarray:
@@ -212,12 +217,7 @@ def _sparsity(mech: Mechanism, sidx: dict, deps: dict, stoich: np.ndarray) -> np
     species = list(sidx)
     sparsity = np.zeros((len(species), len(species)), dtype=bool)
     for j, proc in enumerate(mech.processes):
-        cols: set[int] = set()
-        for ident in identifiers(proc.rate):
-            if ident in sidx:
-                cols.add(sidx[ident])
-            elif ident in deps:
-                cols |= deps[ident]
+        cols = _species_in(proc.rate, sidx, deps)
         for i in np.nonzero(stoich[:, j])[0]:
             for c in cols:
                 sparsity[i, c] = True

@@ -57,7 +57,7 @@ from exoniche.engines._bdf import (
     split_expressions,
     used_names,
 )
-from exoniche.engines.base import Capabilities, PatientEngine, parameter_matrix
+from exoniche.engines.base import Capabilities, PatientEngine
 from exoniche.engines.functions import MechanismFunctions, compile_mechanism, derivative
 from exoniche.engines.problem import Problem
 from exoniche.errors import ModelError
@@ -679,11 +679,8 @@ class NumbaEngine(PatientEngine):
 
 
 ENGINE = NumbaEngine()
-NAME = ENGINE.name
-available = ENGINE.installed
 kernel = ENGINE.kernel
 integrate = ENGINE.integrate
 run = ENGINE.run
 
-__all__ = ["ENGINE", "NAME", "NumbaEngine", "NumbaKernel", "available", "integrate", "kernel", "parameter_matrix",
-           "run"]
+__all__ = ["ENGINE", "NumbaEngine", "NumbaKernel", "integrate", "kernel", "run"]

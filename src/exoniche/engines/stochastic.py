@@ -106,7 +106,6 @@ class StochasticEngine(Engine):
 
 
 ENGINE = StochasticEngine()
-NAME = ENGINE.name
 run = ENGINE.run
 
-__all__ = ["ENGINE", "NAME", "StochasticEngine", "run", "sample_metastases"]
+__all__ = ["ENGINE", "StochasticEngine", "run", "sample_metastases"]
