@@ -453,6 +453,43 @@ def _hoist(formula: str, const_names: set, consts: dict) -> str:
     return ast.unparse(tree)
 
 
+def _cse(assignments: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Common-subexpression elimination over straight-line assignments (each name assigned once).
+
+    Every call or arithmetic operation that occurs more than once (anywhere in the list) is computed once,
+    into ``_c<i>``, just before the first assignment that uses it. The trees are not reassociated, so each
+    value is computed by exactly the same operations as before: results are bit-identical (no fastmath).
+    LLVM does not do this itself here: ``pow`` and ``piecewise`` branch, which blocks its value numbering.
+    """
+    trees = [ast.parse(text, mode="eval").body for _, text in assignments]
+    count: dict[str, int] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Call, ast.BinOp)):
+                key = ast.dump(node)
+                count[key] = count.get(key, 0) + 1
+    names: dict[str, str] = {}
+    out: list[tuple[str, str]] = []
+
+    class Share(ast.NodeTransformer):
+        def generic_visit(self, node):
+            node = super().generic_visit(node)  # children first: their temporaries are defined before ours
+            return node
+
+        def visit(self, node):
+            key = ast.dump(node) if isinstance(node, (ast.Call, ast.BinOp)) else None
+            if key is None or count.get(key, 0) < 2:
+                return self.generic_visit(node)
+            if key not in names:
+                names[key] = f"_c{len(names)}"
+                out.append((names[key], ast.unparse(self.generic_visit(node))))
+            return ast.Name(id=names[key], ctx=ast.Load())
+
+    for (name, _), tree in zip(assignments, trees):
+        out.append((name, ast.unparse(Share().visit(tree))))
+    return out
+
+
 def _generate_source(mech: Mechanism, comp: MechanismFunctions) -> tuple[str, int]:
     species, pnames = comp.species, comp.parameters
     hoisted_exprs, dynamic_exprs = split_expressions(mech, species)
@@ -487,8 +524,8 @@ def _generate_source(mech: Mechanism, comp: MechanismFunctions) -> tuple[str, in
     src += [f"    {name} = h[{i}]" for i, name in enumerate(hoisted)]
     # negative trial states are read as 0, as compile.py's scalar rhs does
     src += [f"    {name} = y[{i}] if y[{i}] > 0.0 else 0.0" for i, name in enumerate(species)]
-    src += [f"    {name} = {formula}" for name, formula in dynamic]
-    src += [f"    r{j} = {rate}" for j, rate in enumerate(rates)]
+    # repeated sub-expressions (the two pow() of a Hill function, shared loads and denominators) once each
+    src += [f"    {name} = {formula}" for name, formula in _cse(dynamic + [(f"r{j}", r) for j, r in enumerate(rates)])]
     src += [f"    dy[{i}] = {derivative(comp.stoich, i)}" for i in range(len(species))]
     src += ["    return 0", ""]
     src += [jit, "def initial(p, y):", *[f"    {name} = p[{i}]" for i, name in enumerate(pnames)],
