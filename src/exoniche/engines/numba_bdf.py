@@ -472,16 +472,13 @@ def _cse(assignments: list[tuple[str, str]]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
 
     class Share(ast.NodeTransformer):
-        def generic_visit(self, node):
-            node = super().generic_visit(node)  # children first: their temporaries are defined before ours
-            return node
-
         def visit(self, node):
             key = ast.dump(node) if isinstance(node, (ast.Call, ast.BinOp)) else None
             if key is None or count.get(key, 0) < 2:
                 return self.generic_visit(node)
             if key not in names:
                 names[key] = f"_c{len(names)}"
+                # children first: their temporaries are defined before this one
                 out.append((names[key], ast.unparse(self.generic_visit(node))))
             return ast.Name(id=names[key], ctx=ast.Load())
 
