@@ -23,8 +23,9 @@ import time
 from pathlib import Path
 
 from exoniche.experiments.cohort import parse_cohort
+from exoniche.experiments.cohort_run import run_cohort
 from exoniche.experiments.setup import Experiment
-from exoniche.io.store import run_cohort
+from exoniche.io.store import ChunkStore
 from exoniche.observe import CohortJob, parse_observe
 
 COHORT = {"seed": 2019, "tumours": {"4175-LuT": 0.5, "B16-F10": 0.3, "BxPC-3-LiT": 0.2},
@@ -91,8 +92,8 @@ def main() -> None:
 
     t0 = time.perf_counter()
     try:
-        summary = run_cohort(job, out, manifest={"benchmark": True, "size": args.patients, "seed": cohort.seed,
-                                                 "chunk_size": args.chunk_size},
+        manifest = {"benchmark": True, "size": args.patients, "seed": cohort.seed, "chunk_size": args.chunk_size}
+        summary = run_cohort(job, ChunkStore(out), manifest=manifest,
                              chunk_size=args.chunk_size, workers=args.workers, progress=progress)
         wall = time.perf_counter() - t0
     finally:

@@ -32,7 +32,7 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from exoniche.engines import batched, compiled  # noqa: E402
+from exoniche import engines  # noqa: E402
 from exoniche.experiments.cohort import parse_cohort, sample_patients  # noqa: E402
 from exoniche.experiments.setup import Experiment  # noqa: E402
 from exoniche.io.sbml import to_sbml  # noqa: E402
@@ -54,7 +54,7 @@ def main() -> None:
                          "depend on it, larger calls only add first-touch page faults of the result array)")
     ap.add_argument("--rtol", type=float, default=1e-6)
     ap.add_argument("--engine", choices=("compiled", "batched"),
-                    default="compiled" if compiled.available() else "batched",
+                    default="compiled" if "compiled" in engines.available() else "batched",
                     help="exoniche engine (default: compiled when numba is installed)")
     args = ap.parse_args()
     if hasattr(os, "sched_setaffinity"):
@@ -65,15 +65,15 @@ def main() -> None:
     prob = exp.problem()
     prob.rtol = args.rtol
     t0 = time.perf_counter()
-    engine = compiled if args.engine == "compiled" else batched
+    engine = engines.get(args.engine)
     args.batch = args.batch or (20 if args.engine == "compiled" else 200)
     k = engine.kernel(prob.mechanism, prob.params)
     t_compile = time.perf_counter() - t0
-    order = k.compiled.parameters
+    order = k.functions.parameters
     batch = sample_patients(parse_cohort(COHORT, "benchmark"), exp, np.arange(args.patients), order)
     varied = [i for i in range(len(order)) if not np.all(batch.p[i] == batch.p[i, 0])]
-    species = k.compiled.species
-    scales = k.compiled.scales
+    species = k.functions.species
+    scales = k.functions.scales
 
     import roadrunner
 
@@ -113,11 +113,11 @@ def main() -> None:
     t_exo = time.perf_counter() - t0
 
     ref_line = None
-    if compiled.available():  # each tool's own error, against a tight-tolerance solution (not timed)
+    if "compiled" in engines.available():  # each tool's own error, against a tight-tolerance solution (not timed)
         ref_prob = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=10.0, duration_days=365.0,
                               output_times=np.arange(0.0, 366.0)).problem()
         ref_prob.rtol = REFERENCE_RTOL
-        _, ref = compiled.integrate(ref_prob, batch.p)
+        _, ref = engines.get("compiled").integrate(ref_prob, batch.p)
         ref = ref.transpose(2, 0, 1)
         ref_denom = np.maximum(np.abs(ref).max(axis=2, keepdims=True), 1e-9 * scales[None, :, None])
         err_rr = float((np.abs(rr_out - ref) / ref_denom).max())

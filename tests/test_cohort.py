@@ -15,7 +15,7 @@ EXP = Experiment(physiology="human", tumour="4175-LuT", tumour_initial_g=10.0, d
 
 def _order():
     prob = EXP.problem()
-    return batched.kernel(prob.mechanism, prob.params).compiled.parameters
+    return batched.kernel(prob.mechanism, prob.params).functions.parameters
 
 
 @pytest.mark.parametrize("raw, field", [

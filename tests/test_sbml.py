@@ -10,7 +10,7 @@ import pytest
 
 from exoniche.biology import Parameter
 from exoniche.engines import Event
-from exoniche.engines.compile import compile_mechanism
+from exoniche.engines.functions import compile_mechanism
 from exoniche.errors import ScenarioError
 from exoniche.experiments.setup import Experiment, Injection
 from exoniche.io import sbml

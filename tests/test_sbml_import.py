@@ -54,17 +54,17 @@ def test_benchmark_models_agree_with_roadrunner(name):
 
 
 def test_compiled_engine_runs_an_imported_model():
-    from exoniche.engines import compiled
+    from exoniche.engines import numba_bdf
 
     name = "Boehm_JProteomeRes2014"
     m = import_sbml(BENCH / name / f"model_{name}.xml")
     t = np.linspace(0.0, 240.0, 17)
     prob = Problem(m.mechanism, m.params, 240.0, t, m.events, rtol=1e-9)
-    k = compiled.kernel(m.mechanism, m.params)
-    p = np.array(k.compiled.param_vector(m.params))[:, None]
-    _, y = compiled.integrate(prob, p, kern=k)
+    k = numba_bdf.kernel(m.mechanism, m.params)
+    p = np.array(k.functions.param_vector(m.params))[:, None]
+    _, y = numba_bdf.integrate(prob, p, kern=k)
     ref = deterministic.run(prob)
-    for i, s in enumerate(k.compiled.species):
+    for i, s in enumerate(k.functions.species):
         assert _max_rel(ref[s].values, y[i, :, 0]) <= 1e-6, s
 
 

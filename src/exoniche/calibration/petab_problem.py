@@ -111,7 +111,7 @@ class PetabProblem:
     def _kernel(self, preeq: bool):
         key = ("kernel", preeq)
         if key not in self._cache:
-            from exoniche.engines import compiled
+            from exoniche.engines import numba_bdf
 
             mech, params = self.model.mechanism, self.model.params
             if preeq:  # initial values become parameters x0_<species>, set from the preequilibration
@@ -122,11 +122,11 @@ class PetabProblem:
             if self.engine == "deterministic":
                 from types import SimpleNamespace
 
-                from exoniche.engines.compile import compile_mechanism
+                from exoniche.engines.functions import compile_mechanism
 
-                kern = SimpleNamespace(compiled=compile_mechanism(mech, params))
+                kern = SimpleNamespace(functions=compile_mechanism(mech, params))
             else:
-                kern = compiled.kernel(mech, params)
+                kern = numba_bdf.kernel(mech, params)
             self._cache[key] = (kern, mech, params)
         return self._cache[key]
 
@@ -135,9 +135,9 @@ class PetabProblem:
         if "plain" not in self._cache:
             from types import SimpleNamespace
 
-            from exoniche.engines.compile import compile_mechanism
+            from exoniche.engines.functions import compile_mechanism
 
-            self._cache["plain"] = SimpleNamespace(compiled=compile_mechanism(self.model.mechanism, self.model.params))
+            self._cache["plain"] = SimpleNamespace(functions=compile_mechanism(self.model.mechanism, self.model.params))
         return self._cache["plain"]
 
     def _model_matrix(self, comp, table: dict, condition: str, P: int) -> np.ndarray:
@@ -185,17 +185,17 @@ class PetabProblem:
 
     def _integrate(self, exp: Experiment, table: dict, P: int) -> tuple[list[str], np.ndarray, np.ndarray, object]:
         """Species trajectories at ``exp.times``: (species, y (S, T, P), engine parameter matrix, compiled)."""
-        from exoniche.engines import compiled
+        from exoniche.engines import numba_bdf
 
         preeq = exp.preeq is not None
         kern, mech, params = self._kernel(preeq)
-        comp = kern.compiled
+        comp = kern.functions
         pm = self._model_matrix(comp, table, exp.condition, P)
         sidx = {s: i for i, s in enumerate(comp.species)}
         pidx = {n: i for i, n in enumerate(comp.parameters)}
         if preeq:
             kern0, _, _ = self._kernel(False)
-            pre = self._model_matrix(kern0.compiled, table, exp.preeq, P)
+            pre = self._model_matrix(kern0.functions, table, exp.preeq, P)
             x0 = self._initial(kern0, pre, self._species_overrides(exp.preeq, table, P))
             xs = self._steady_state(kern0, pre, x0)
             for name, v in self._species_overrides(exp.condition, table, P).items():
@@ -214,10 +214,10 @@ class PetabProblem:
         events = list(self.model.events) + [Event(b, comp.species[0], label="discontinuity") for b in breaks]
         if overrides:  # species initial values set by the condition: applied as an initial-value parameter set
             kern, mech, params = self._kernel(True)
-            comp2 = kern.compiled
+            comp2 = kern.functions
             pm2 = self._model_matrix(comp2, table, exp.condition, P)
             k0 = self._plain()  # only its initial-value formulas are needed: no JIT compilation
-            x0 = self._initial(k0, self._model_matrix(k0.compiled, table, exp.condition, P), overrides)
+            x0 = self._initial(k0, self._model_matrix(k0.functions, table, exp.condition, P), overrides)
             pidx2 = {n: i for i, n in enumerate(comp2.parameters)}
             for s, i in sidx.items():
                 if f"x0__{s}" in pidx2:
@@ -228,7 +228,7 @@ class PetabProblem:
             if self.engine == "deterministic":
                 y = self._deterministic(prob, comp, pm)
             else:
-                _, y = compiled.integrate(prob, np.ascontiguousarray(pm), kern=kern)
+                _, y = numba_bdf.integrate(prob, np.ascontiguousarray(pm), kern=kern)
         except ModelError:
             y = np.full((len(comp.species), len(prob.times()), P), np.nan)
         if t[-1] <= 0:
@@ -246,12 +246,12 @@ class PetabProblem:
             params = prob.params.extended([])
             changed = {n: float(pm[i, j]) for i, n in enumerate(comp.parameters)}
             params = type(params)(replace(params[n], value=changed.get(n, params[n].value)) for n in params)
-            ds = deterministic.run(replace(prob, params=params), compiled=comp)
+            ds = deterministic.run(replace(prob, params=params), functions=comp)
             out.append(np.stack([ds[s].values for s in comp.species]))
         return np.stack(out, axis=2)
 
     def _initial(self, kern, pm: np.ndarray, overrides: dict) -> np.ndarray:
-        comp = kern.compiled
+        comp = kern.functions
         x0 = np.array([comp.initial(list(pm[:, j])) for j in range(pm.shape[1])], dtype=float).T
         for name, v in overrides.items():
             x0[comp.species.index(name)] = v
@@ -261,7 +261,7 @@ class PetabProblem:
         """Integrate each column from x0 until the state no longer changes (preequilibration)."""
         from scipy.integrate import solve_ivp
 
-        comp = kern.compiled
+        comp = kern.functions
         out = np.empty_like(x0)
         for j in range(pm.shape[1]):
             p = list(pm[:, j])

@@ -77,7 +77,7 @@ def scenario_sensitivity(scenario_path: str | Path, method: str, n: int, params:
                          seed: int = 1, second_order: bool = False, spread: float = 2.0, workers: int = 1,
                          out: Path | None = None, progress=None) -> dict:
     """Sobol or Morris indices of named outputs of a scenario's base experiment (see the module docstring)."""
-    from exoniche.engines import compiled
+    from exoniche.engines import numba_bdf
     from exoniche.experiments.scenario import load_scenario
 
     cat = _outputs_catalogue()
@@ -95,8 +95,8 @@ def scenario_sensitivity(scenario_path: str | Path, method: str, n: int, params:
     problem = exp.problem()
     bounds, logs = parse_ranges(exp, params, spread)
     names = [p.partition("=")[0] for p in params]
-    kern = compiled.kernel(problem.mechanism, problem.params)
-    comp = kern.compiled
+    kern = numba_bdf.kernel(problem.mechanism, problem.params)
+    comp = kern.functions
     base = np.array(comp.param_vector(problem.params), dtype=float)
     pidx = {p: i for i, p in enumerate(comp.parameters)}
     unused = [nm for nm in names if nm not in pidx]
@@ -158,14 +158,14 @@ def _store(Y, sl, path, y, counter, progress, total):
 
 
 def _evaluate(kern, problem, base, pidx, sidx, names, outputs, values: np.ndarray) -> np.ndarray:
-    from exoniche.engines import compiled
+    from exoniche.engines import numba_bdf
 
     p = np.repeat(base[:, None], values.shape[0], axis=1)
     for j, nm in enumerate(names):
         p[pidx[nm]] = values[:, j]
     # initial amounts that are formulas over parameters follow the sampled values (compiled.integrate does it)
     try:
-        _, y = compiled.integrate(problem, np.ascontiguousarray(p), kern=kern)
+        _, y = numba_bdf.integrate(problem, np.ascontiguousarray(p), kern=kern)
     except ModelError as exc:
         raise ScenarioError(f"a sampled parameter set could not be simulated ({exc}); narrow --spread or give "
                             "physical ranges as name=lo:hi (fractions must stay within 0..1)") from None
@@ -174,13 +174,13 @@ def _evaluate(kern, problem, base, pidx, sidx, names, outputs, values: np.ndarra
 
 
 def _chunk(args) -> np.ndarray:
-    from exoniche.engines import compiled
+    from exoniche.engines import numba_bdf
     from exoniche.experiments.scenario import load_scenario
 
     scenario_path, names, outputs, values = args
     problem = load_scenario(scenario_path).base.problem()
-    kern = compiled.kernel(problem.mechanism, problem.params)
-    comp = kern.compiled
+    kern = numba_bdf.kernel(problem.mechanism, problem.params)
+    comp = kern.functions
     base = np.array(comp.param_vector(problem.params), dtype=float)
     pidx = {p: i for i, p in enumerate(comp.parameters)}
     sidx = {s: i for i, s in enumerate(comp.species)}

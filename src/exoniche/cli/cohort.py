@@ -36,9 +36,9 @@ def cohort_command(
     from exoniche import __version__
     from exoniche.errors import ScenarioError, suggest
     from exoniche.experiments.cohort import parse_cohort
+    from exoniche.experiments.cohort_run import cohort_engine, default_engine
     from exoniche.experiments.scenario import load_scenario
     from exoniche.observe import CohortJob, parse_observe
-    from exoniche.observe.virtual import cohort_engine, default_engine
 
     if patients is not None and patients < 1:
         raise ScenarioError(f"--patients: {patients} must be at least 1")
@@ -100,11 +100,12 @@ def cohort_command(
 
 
 def _run(job, out, manifest, chunk_size, workers, scheduler, progress) -> dict:
-    from exoniche.io.store import run_cohort
+    from exoniche.experiments.cohort_run import run_cohort
+    from exoniche.io.store import ChunkStore
 
     try:
-        return run_cohort(job, out, manifest=manifest, chunk_size=chunk_size, workers=workers, scheduler=scheduler,
-                          progress=progress)
+        return run_cohort(job, ChunkStore(out), manifest=manifest, chunk_size=chunk_size, workers=workers,
+                          scheduler=scheduler, progress=progress)
     except KeyboardInterrupt:
         err_console.print(f"interrupted: finished chunks are kept in {out}; re-run the same command to resume",
                           highlight=False, soft_wrap=True)

@@ -1,24 +1,56 @@
-"""Numerical engines behind one interface: ``run(problem, seed=..., replicates=...) -> xarray.Dataset``.
+"""Numerical engines behind one interface: ``engines.get(name).run(problem, ...) -> xarray.Dataset``.
 
-Engines are chosen by name; a new engine is a new module registered in ``ENGINES``.
+Every engine is an :class:`~exoniche.engines.base.Engine` with declared
+:class:`~exoniche.engines.base.Capabilities`; this module holds the one registry. A new engine is a new module
+with an ``Engine`` subclass, added to ``_ENGINES`` below.
+
+Examples
+--------
+>>> from exoniche import engines
+>>> engines.available()
+['deterministic', 'stochastic', 'batched', 'compiled']
+>>> engines.available("patients")
+['batched', 'compiled']
+>>> engines.get("compiled").capabilities.patients
+True
 """
 
 from __future__ import annotations
 
-from exoniche.engines import deterministic, stochastic
-from exoniche.engines.compile import compile_mechanism
+from exoniche.engines import batched, deterministic, numba_bdf, stochastic
+from exoniche.engines.base import Capabilities, Engine, PatientEngine
+from exoniche.engines.functions import MechanismFunctions, compile_mechanism
 from exoniche.engines.problem import Event, ParameterEvent, Problem
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import unknown
 
-ENGINES = {deterministic.NAME: deterministic.run, stochastic.NAME: stochastic.run}
+_ENGINES: dict[str, Engine] = {e.name: e for e in (deterministic.ENGINE, stochastic.ENGINE, batched.ENGINE,
+                                                    numba_bdf.ENGINE)}
+_CAPABILITIES = ("events", "parameter_events", "patients", "stochastic", "progress")
+
+
+def available(capability: str | None = None) -> list[str]:
+    """Names of the installed engines, optionally only those with ``capability`` (e.g. ``"patients"``)."""
+    if capability is not None and capability not in _CAPABILITIES:
+        raise unknown("capability", capability, _CAPABILITIES)
+    return [name for name, e in _ENGINES.items()
+            if e.installed() and (capability is None or getattr(e.capabilities, capability))]
+
+
+def get(name: str, *, capability: str | None = None, field: str = "engine") -> Engine:
+    """Return the engine registered as ``name``; an unknown one (or one without ``capability``) is refused.
+
+    ``field`` names the input in the message (``--engine`` on the command line).
+    """
+    allowed = [n for n, e in _ENGINES.items() if capability is None or getattr(e.capabilities, capability)]
+    if name not in allowed:
+        raise unknown(field, name, allowed)
+    return _ENGINES[name]
 
 
 def run(problem: Problem, engine: str = "deterministic", **kwargs):
-    """Run ``problem`` with the engine of that name (``deterministic`` or ``stochastic``)."""
-    if engine not in ENGINES:
-        raise ScenarioError(
-            f"engine: unknown value {engine!r}{suggest(engine, ENGINES)}; allowed: {', '.join(ENGINES)}")
-    return ENGINES[engine](problem, **kwargs)
+    """Run ``problem`` with the engine of that name; ``kwargs`` as :meth:`Engine.run <.base.Engine.run>`."""
+    return get(engine).run(problem, **kwargs)
 
 
-__all__ = ["ENGINES", "Event", "ParameterEvent", "Problem", "compile_mechanism", "run"]
+__all__ = ["Capabilities", "Engine", "Event", "MechanismFunctions", "ParameterEvent", "PatientEngine", "Problem",
+           "available", "compile_mechanism", "get", "run"]

@@ -13,7 +13,7 @@ from exoniche.errors import ScenarioError
 
 @dataclass(frozen=True)
 class Event:
-    """At ``time`` (day), set ``species`` to ``value`` or add ``amount``, or scale it by ``factor``."""
+    """At ``time`` (day), scale ``species`` by ``factor`` and add ``amount`` (an injection, a resection)."""
 
     time: float
     species: str
@@ -22,6 +22,7 @@ class Event:
     label: str = ""
 
     def apply(self, value: float) -> float:
+        """Return the amount after the event, from the amount ``value`` before it."""
         return value * self.factor + self.amount
 
 
@@ -53,6 +54,12 @@ def check_events(events, species_index: dict, param_index: dict) -> list:
 
 @dataclass
 class Problem:
+    """One integration task: ``mechanism`` with ``params`` from day 0 to ``t_end``.
+
+    ``output_times`` default to every day (and ``t_end``); ``events`` are :class:`Event` and
+    :class:`ParameterEvent`; ``rtol`` is the relative tolerance (absolute: ``rtol x 1e-3 x`` each species' scale).
+    """
+
     mechanism: Mechanism
     params: ParameterSet
     t_end: float
@@ -62,6 +69,7 @@ class Problem:
     label: str = ""
 
     def times(self) -> np.ndarray:
+        """Return the checked output times (day)."""
         if self.t_end <= 0 or not np.isfinite(self.t_end):
             raise ScenarioError(f"duration_days: {self.t_end!r} must be a positive number of days")
         if self.output_times is None:

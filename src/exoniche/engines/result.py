@@ -22,12 +22,12 @@ def trajectory_dataset(mech: Mechanism, times: np.ndarray, y: np.ndarray, attrs:
     return ds
 
 
-def add_expressions(ds: xr.Dataset, compiled, params, names: list[str] | None = None) -> xr.Dataset:
-    """Evaluate named expressions on the stored trajectory (vectorised over time)."""
-    y = np.vstack([ds[s].values for s in compiled.species])
-    p = compiled.param_vector(params)
-    values = compiled.evaluate(y, p)
-    for name in names or compiled.expressions:
+def add_expressions(ds: xr.Dataset, functions, params, names: list[str] | None = None) -> xr.Dataset:
+    """Evaluate named expressions (default all) on the stored trajectory, vectorised over time."""
+    y = np.vstack([ds[s].values for s in functions.species])
+    p = functions.param_vector(params)
+    values = functions.evaluate(y, p)
+    for name in names or functions.expressions:
         v = np.broadcast_to(np.asarray(values[name], dtype=float), ds.sizes["time"]).copy()
         ds[name] = xr.DataArray(v, dims=("time",), attrs={"kind": "expression"})
     return ds

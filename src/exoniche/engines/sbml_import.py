@@ -30,7 +30,7 @@ from pathlib import Path
 
 from exoniche.biology.mechanism import Mechanism, Process
 from exoniche.biology.parameters import Parameter, ParameterSet
-from exoniche.engines.compile import identifiers
+from exoniche.engines.functions import identifiers
 from exoniche.engines.problem import Event, ParameterEvent
 from exoniche.errors import ModelError
 
@@ -55,6 +55,7 @@ class ImportedModel:
     model_id: str = ""
 
     def name(self, sbml_id: str) -> str:
+        """Return the exoniche name of an SBML id."""
         return self.names.get(sbml_id, sbml_id)
 
 
@@ -310,7 +311,7 @@ def import_sbml(source: str | Path) -> ImportedModel:  # noqa: C901 - one pass o
                 stoich[sp] = stoich.get(sp, 0.0) + sign * v * stoich_scale[sp]
         stoich = {k: v for k, v in stoich.items() if v != 0.0}
         mech.processes.append(_process(rid, rate, stoich, r.getName()))
-    events = _events(model, names, tr, values, problems, where)
+    events = _events(model, names, tr, values, problems)
     uses_time = any(CLOCK in identifiers(text) for text in [e.formula for e in mech.expressions]
                     + [p.rate for p in mech.processes] + [s.initial for s in mech.species])
     if uses_time:
@@ -326,7 +327,7 @@ def _process(name: str, rate: str, stoich: dict, description: str):
     return Process(name, rate, dict(stoich), "imported", (), description or f"SBML reaction {name}")
 
 
-def _events(model, names: dict, tr: _Math, values: dict, problems: list, where: str) -> list:
+def _events(model, names: dict, tr: _Math, values: dict, problems: list) -> list:
     """SBML events of the export's kinds -> engines.problem Event / ParameterEvent."""
     import libsbml
 

@@ -14,16 +14,19 @@ how replicates are split across workers.
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import numpy as np
 import xarray as xr
 
 from exoniche.biology.mechanism import ORGANS
 from exoniche.engines import deterministic
-from exoniche.engines.compile import compile_mechanism
+from exoniche.engines.base import Capabilities, Engine
+from exoniche.engines.functions import compile_mechanism
 from exoniche.engines.problem import Problem
 from exoniche.engines.result import add_expressions
+from exoniche.errors import ScenarioError
 
-NAME = "stochastic"
 _FINE_STEP_DAYS = 0.25
 
 
@@ -37,7 +40,10 @@ def _fine_problem(problem: Problem) -> Problem:
 def sample_metastases(times, cumulative, alpha, capacity_g, cell_mass_g, detectable_g, t_end, rng):
     """Draw one replicate's metastases in one organ.
 
-    Returns (count, detectable count at t_end, burden g at t_end, first detection day or nan).
+    Returns
+    -------
+    tuple
+        (count, detectable count at ``t_end``, burden in g at ``t_end``, first detection day or nan).
     """
     total = float(cumulative[-1])
     n = rng.poisson(total) if total > 0 else 0
@@ -54,40 +60,52 @@ def sample_metastases(times, cumulative, alpha, capacity_g, cell_mass_g, detecta
     return n, int(detected.sum()), float(mass.sum()), first
 
 
-def run(problem: Problem, *, seed=None, replicates: int = 100, progress=None, compiled=None) -> xr.Dataset:
-    """Deterministic niche trajectory plus ``replicates`` stochastic metastasis realisations."""
-    if replicates < 1:
-        from exoniche.errors import ScenarioError
+class StochasticEngine(Engine):
+    """Deterministic niche trajectory plus ``replicates`` stochastic metastasis realisations (default 100)."""
 
-        raise ScenarioError(f"replicates: {replicates!r} must be at least 1")
-    comp = compiled or compile_mechanism(problem.mechanism, problem.params)
-    fine = deterministic.run(_fine_problem(problem), compiled=comp)
-    fine = add_expressions(fine, comp, problem.params, ["tumour_alpha"] + [f"met_cap_{o}" for o in ORGANS])
-    pv = problem.params.numbers()
-    times = fine["time"].values
-    children = np.random.SeedSequence(seed).spawn(replicates)
-    shape = (replicates, len(ORGANS))
-    count = np.zeros(shape, dtype=np.int64)
-    n_det = np.zeros(shape, dtype=np.int64)
-    burden = np.zeros(shape)
-    first = np.full(shape, np.nan)
-    alpha = float(fine["tumour_alpha"].values[0])
-    for r, child in enumerate(children):
-        rng = np.random.default_rng(child)
-        for k, o in enumerate(ORGANS):
-            count[r, k], n_det[r, k], burden[r, k], first[r, k] = sample_metastases(
-                times, fine[f"Col_{o}"].values, alpha, float(fine[f"met_cap_{o}"].values[0]), pv["cell_mass_g"],
-                pv["detectable_mass_g"], problem.t_end, rng)
-        if progress and (r % 10 == 9 or r == replicates - 1):
-            progress((r + 1) / replicates)
-    ds = fine.sel(time=problem.times()).drop_vars(["tumour_alpha"] + [f"met_cap_{o}" for o in ORGANS])
-    coords = {"replicate": np.arange(replicates), "organ": list(ORGANS)}
-    ds = ds.assign_coords(coords)
-    ds["met_count"] = (("replicate", "organ"), count, {"unit": "metastases", "description": "metastases founded"})
-    ds["met_detectable"] = (("replicate", "organ"), n_det, {"unit": "metastases",
-                                                           "description": "metastases above detectable mass at end"})
-    ds["met_burden_g"] = (("replicate", "organ"), burden, {"unit": "g", "description": "metastatic mass at end"})
-    ds["first_detectable_day"] = (("replicate", "organ"), first,
-                                  {"unit": "day", "description": "day the first metastasis became detectable"})
-    ds.attrs.update({"engine": NAME, "replicates": replicates, "seed": -1 if seed is None else int(seed)})
-    return ds
+    name: ClassVar[str] = "stochastic"
+    capabilities: ClassVar[Capabilities] = Capabilities(stochastic=True, progress=True)
+
+    def _run(self, problem: Problem, *, functions=None, seed=None, replicates=None, progress=None,
+             **_unused) -> xr.Dataset:
+        replicates = 100 if replicates is None else replicates
+        if isinstance(replicates, bool) or not isinstance(replicates, int | np.integer) or replicates < 1:
+            raise ScenarioError(f"replicates: {replicates!r} must be an integer of at least 1")
+        comp = functions or compile_mechanism(problem.mechanism, problem.params)
+        fine = deterministic.run(_fine_problem(problem), functions=comp)
+        extra = ["tumour_alpha"] + [f"met_cap_{o}" for o in ORGANS]
+        fine = add_expressions(fine, comp, problem.params, extra)
+        pv = problem.params.numbers()
+        times = fine["time"].values
+        children = np.random.SeedSequence(seed).spawn(replicates)
+        shape = (replicates, len(ORGANS))
+        count = np.zeros(shape, dtype=np.int64)
+        n_det = np.zeros(shape, dtype=np.int64)
+        burden = np.zeros(shape)
+        first = np.full(shape, np.nan)
+        alpha = float(fine["tumour_alpha"].values[0])
+        for r, child in enumerate(children):
+            rng = np.random.default_rng(child)
+            for k, o in enumerate(ORGANS):
+                count[r, k], n_det[r, k], burden[r, k], first[r, k] = sample_metastases(
+                    times, fine[f"Col_{o}"].values, alpha, float(fine[f"met_cap_{o}"].values[0]),
+                    pv["cell_mass_g"], pv["detectable_mass_g"], problem.t_end, rng)
+            if progress and (r % 10 == 9 or r == replicates - 1):
+                progress((r + 1) / replicates)
+        ds = fine.sel(time=problem.times()).drop_vars(extra)
+        ds = ds.assign_coords({"replicate": np.arange(replicates), "organ": list(ORGANS)})
+        dims = ("replicate", "organ")
+        ds["met_count"] = (dims, count, {"unit": "metastases", "description": "metastases founded"})
+        ds["met_detectable"] = (dims, n_det, {"unit": "metastases",
+                                              "description": "metastases above detectable mass at end"})
+        ds["met_burden_g"] = (dims, burden, {"unit": "g", "description": "metastatic mass at end"})
+        ds["first_detectable_day"] = (dims, first,
+                                      {"unit": "day", "description": "day the first metastasis became detectable"})
+        ds.attrs.update({"engine": self.name, "replicates": replicates, "seed": -1 if seed is None else int(seed)})
+        return ds
+
+
+ENGINE = StochasticEngine()
+run = ENGINE.run
+
+__all__ = ["ENGINE", "StochasticEngine", "run", "sample_metastases"]

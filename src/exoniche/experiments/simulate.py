@@ -92,7 +92,7 @@ def simulate(experiment: Experiment | None = None, replicates: int = DEFAULT_REP
     exp = experiment or Experiment(**DEFAULT_EXPERIMENT)
     problem = exp.problem()
     comp = compile_mechanism(problem.mechanism, problem.params)
-    ds = run(problem, "stochastic", seed=seed, replicates=replicates, progress=progress, compiled=comp)
+    ds = run(problem, "stochastic", seed=seed, replicates=replicates, progress=progress, functions=comp)
     names = [e for e in comp.expressions if e.startswith(("k_tum_", "conc_", "phi_", "p_col_", "tcell_prolif"))]
     ds = add_expressions(ds, comp, problem.params, names)
     pv = problem.params.numbers()

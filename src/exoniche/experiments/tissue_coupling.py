@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoniche.engines.compile import compile_mechanism
+from exoniche.engines.functions import compile_mechanism
 from exoniche.engines.result import add_expressions
 from exoniche.engines.tissue.model import Arrivals
 

@@ -265,6 +265,6 @@ def write_calibration_petab(out: str | Path, name: str = CALIBRATION_NAME) -> Pa
 
 def _sbml_parameters(problem: Problem) -> set[str]:
     """The exoniche parameters that the SBML export writes as constant SBML parameters."""
-    from exoniche.engines.compile import compile_mechanism
+    from exoniche.engines.functions import compile_mechanism
 
     return set(compile_mechanism(problem.mechanism, problem.params).parameters)

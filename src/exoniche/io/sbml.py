@@ -38,7 +38,8 @@ from xml.sax.saxutils import escape, quoteattr
 import libsbml
 import numpy as np
 
-from exoniche.engines.compile import compile_mechanism, identifiers
+from exoniche.engines.base import day0_values
+from exoniche.engines.functions import compile_mechanism, identifiers
 from exoniche.engines.problem import ParameterEvent, Problem
 from exoniche.errors import ModelError, ScenarioError
 
@@ -289,7 +290,7 @@ def to_sbml(problem: Problem, preset_name: str | None = None) -> str:
     comp = compile_mechanism(mech, params)
     pvec = comp.param_vector(params)
     # parameter values in force at day 0 (as the engine does) set the initial state and the exported value
-    start_values = {e.parameter: e.value for e in par_events if e.time <= 0}
+    start_values = day0_values(par_events)
     for name, value in start_values.items():
         if name in comp.parameters:
             pvec[comp.parameters.index(name)] = value

@@ -14,6 +14,9 @@ Safety: each chunk file is written to a temporary name in the same folder, flush
 file exists. A killed process or a full disk leaves at most a temporary file, which is removed on the
 next run; finished chunks are never rewritten. The files are the truth; the DuckDB catalogue is rebuilt
 from them, so it can never disagree with them.
+
+The store only reads and writes; the run itself (chunks to compute, workers, resume) is
+:func:`exoniche.experiments.cohort_run.run_cohort`, which hands it each finished chunk.
 """
 
 from __future__ import annotations
@@ -41,6 +44,14 @@ def _name(kind: str, start: int, stop: int) -> str:
 
 
 class ChunkStore:
+    """A cohort run folder: chunk files, the DuckDB catalogue and the consolidated tables.
+
+    Parameters
+    ----------
+    out : str or Path
+        The run folder (created by :meth:`open`).
+    """
+
     def __init__(self, out: str | Path):
         self.out = Path(out)
         self.chunks = self.out / "chunks"
@@ -76,6 +87,7 @@ class ChunkStore:
         return done
 
     def finished(self) -> list[tuple[int, int]]:
+        """List the finished chunks (start, stop) in order: those whose outcomes and measurements files exist."""
         out = []
         for f in self.chunks.iterdir():
             m = _CHUNK.match(f.name)
@@ -106,6 +118,7 @@ class ChunkStore:
         self._atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 
     def write_chunk(self, start: int, stop: int, measurements: pd.DataFrame, outcomes: pd.DataFrame) -> None:
+        """Write one chunk's two tables atomically; the outcomes file last, marking the chunk finished."""
         if len(outcomes) != stop - start or outcomes["patient"].iloc[0] != start:
             raise ScenarioError(f"internal: chunk {start}-{stop} holds {len(outcomes)} patients")
         self._atomic_table(self.chunks / _name("measurements", start, stop), measurements)
@@ -139,11 +152,14 @@ class ChunkStore:
         return db
 
     def patients_done(self) -> int:
+        """Patients in the finished chunks."""
         return sum(b - a for a, b in self.finished())
 
     def consolidate(self) -> dict[str, str]:
-        """Write ``observe/measurements.parquet`` and ``observe/outcomes.parquet`` from all chunks (streamed by
-        DuckDB, in patient order), atomically."""
+        """Write ``observe/measurements.parquet`` and ``observe/outcomes.parquet`` from all chunks, atomically.
+
+        DuckDB streams the chunks; outcomes come in patient order.
+        """
         import duckdb
 
         obs = self.out / "observe"
@@ -172,85 +188,3 @@ class ChunkStore:
 
 
 __all__ = ["ChunkStore", "StoreError"]
-
-
-# ---------------------------------------------------------------------------------------------- running
-def plan_chunks(size: int, chunk_size: int, done: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Chunks still to compute. Boundaries depend only on (size, chunk_size), never on the worker count."""
-    finished = set(done)
-    return [(a, min(a + chunk_size, size)) for a in range(0, size, chunk_size)
-            if (a, min(a + chunk_size, size)) not in finished]
-
-
-def run_cohort(job, out: str | Path, *, manifest: dict, chunk_size: int = 500, workers: int = 1,
-               scheduler: str | None = None, progress=None) -> dict:
-    """Simulate ``job.cohort.size`` patients into the run folder ``out``, resuming from finished chunks.
-
-    ``workers`` local processes (1: in this process), or ``scheduler``: ``"local"`` for a Dask
-    ``LocalCluster`` with ``workers`` processes, or the address of an existing Dask scheduler. Workers only
-    compute; this process writes every file, so the store has one writer.
-    """
-    from exoniche.observe.virtual import simulate_chunk
-
-    if chunk_size < 1:
-        raise ScenarioError(f"--chunk-size: {chunk_size} must be at least 1")
-    if workers < 1:
-        raise ScenarioError(f"--workers: {workers} must be at least 1")
-    store = ChunkStore(out)
-    done = store.open(manifest)
-    todo = plan_chunks(job.cohort.size, chunk_size, done)
-    resumed = sum(b - a for a, b in done)
-    if progress:
-        progress(resumed, job.cohort.size)
-
-    def finish(a, b, result):
-        store.write_chunk(a, b, *result)
-        if progress:
-            progress(b - a, None)
-
-    if scheduler:
-        try:
-            from dask.distributed import Client, LocalCluster, as_completed
-        except ImportError:
-            raise ScenarioError("--scheduler: needs dask[distributed] (pip install 'dask[distributed]')") from None
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None) if scheduler == "local" else None
-        try:
-            client = Client(cluster if cluster is not None else scheduler)
-        except OSError as exc:
-            raise ScenarioError(f"--scheduler: cannot reach {scheduler!r}: {exc}") from None
-        try:
-            futures = {client.submit(simulate_chunk, job, a, b, pure=False): (a, b) for a, b in todo}
-            for fut in as_completed(futures):
-                finish(*futures[fut], fut.result())
-        finally:
-            client.close()
-            if cluster is not None:
-                cluster.close()
-    elif workers == 1:
-        for a, b in todo:
-            finish(a, b, simulate_chunk(job, a, b))
-    else:
-        import multiprocessing as mp
-        from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            pending, queue = {}, list(todo)
-            try:
-                while queue or pending:
-                    while queue and len(pending) < 2 * workers:  # bounded memory: a few chunks in flight
-                        a, b = queue.pop(0)
-                        pending[pool.submit(simulate_chunk, job, a, b)] = (a, b)
-                    ready, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for fut in ready:
-                        finish(*pending.pop(fut), fut.result())
-            except BaseException:
-                for fut in pending:
-                    fut.cancel()
-                raise
-    store.catalogue(manifest)
-    files = store.consolidate()
-    n = store.patients_done()
-    return {"patients": n, "resumed_patients": resumed, "computed_patients": n - resumed,
-            "chunks": len(store.finished()), "out": str(store.out), "files": files,
-            "catalogue": str(store.out / "catalogue.duckdb")}

@@ -30,7 +30,7 @@ def _mix(z):
 
 @nb.njit(cache=True)
 def uniform(seed, uid, step, stream):
-    """A uniform number in [0, 1) from the counter (seed, uid, step, stream)."""
+    """Return a uniform number in [0, 1) from the counter (seed, uid, step, stream)."""
     z = _mix(np.uint64(seed) * _GOLD + np.uint64(uid))
     z = _mix(z ^ (np.uint64(step) * _GOLD + np.uint64(stream)))
     return (z >> np.uint64(11)) * (1.0 / 9007199254740992.0)
@@ -38,6 +38,7 @@ def uniform(seed, uid, step, stream):
 
 @nb.njit(cache=True)
 def uniforms(seed, uids, step, stream):
+    """Return :func:`uniform` for every cell id of ``uids``."""
     out = np.empty(uids.size)
     for i in range(uids.size):
         out[i] = uniform(seed, uids[i], step, stream)
@@ -82,8 +83,8 @@ def _bins(pos, lo, size, nb_):
     return key, start, order
 
 
-def mechanics(pos, vprev, motility, radius, rep, adh, movable, lo, hi, rel_adh, dt, pressure, tumour_contact,
-              is_tumour):
+def mechanics(pos, vprev, motility, radius, rep, adh, movable, lo, hi, rel_adh, dt, pressure, tumour_contact,  # noqa: C901
+              is_tumour):  # one jitted pass over cell pairs, as PhysiCell's; split, the pair loop would run twice
     """One mechanics step in place: potentials + motility, Adams-Bashforth 2, walls at the domain edge.
 
     Also returns, per cell, the summed repulsion (PhysiCell's 'pressure' signal, scaled) and the number

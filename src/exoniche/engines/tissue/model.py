@@ -1,5 +1,6 @@
-"""One organ's niche in tissue: fields + cells + rules, stepped as PhysiCell steps (diffusion, mechanics,
-phenotype), driven by arrival rates of exosomes and tumour cells over time.
+"""One organ's niche in tissue: fields + cells + rules, stepped as PhysiCell steps them.
+
+Diffusion, mechanics and phenotype are driven by arrival rates of exosomes and tumour cells over time.
 
 ``TissueSetup`` says what to simulate (organ, size, voxel, days, cells, cargo, arrival rates, rules);
 ``run_tissue(setup)`` returns a :class:`TissueResult` (per-day niche indices, cell counts, uptake shares,
@@ -32,7 +33,7 @@ UM3_PER_G = 1e12  # tissue density ~1 g/mL
 
 @lru_cache(maxsize=1)
 def tissue_parameters() -> dict:
-    """The tissue parameter file (value, unit, provenance for every entry)."""
+    """Return the tissue parameter file (value, unit, provenance for every entry)."""
     return yaml.safe_load(files("exoniche.engines.tissue").joinpath("data/tissue.yaml").read_text(encoding="utf-8"))
 
 
@@ -70,8 +71,10 @@ def rules_from_file(path) -> list[Rule]:
 
 @dataclass
 class Arrivals:
-    """Arrival rates into the organ over time, per g of organ: ``days`` and, per day, tumour exosomes,
-    injected exosomes (particles/g/day) and tumour cells (cells/g/day)."""
+    """Arrival rates into the organ over time, per g of organ.
+
+    ``days`` and, per day, tumour exosomes, injected exosomes (particles/g/day) and tumour cells (cells/g/day).
+    """
 
     days: np.ndarray
     exo_tumour: np.ndarray
@@ -79,6 +82,7 @@ class Arrivals:
     ctc: np.ndarray
 
     def at(self, day: float) -> tuple[float, float, float]:
+        """Return the three rates at ``day`` (linear interpolation)."""
         return tuple(float(np.interp(day, self.days, getattr(self, k))) for k in ("exo_tumour", "exo_injected", "ctc"))
 
 
@@ -110,6 +114,7 @@ class TissueSetup:
     diffusion: dict[str, float] = field(default_factory=dict)  # substrate -> µm^2/min, overrides tissue.yaml
 
     def validate(self) -> None:
+        """Check every field; a bad one is a ScenarioError naming it and what is allowed."""
         for k, v in self.diffusion.items():
             if k not in SUBSTRATES:
                 raise ScenarioError(f"tissue.diffusion_um2_per_min.{k}: unknown substrate{suggest(k, SUBSTRATES)}; "
@@ -141,6 +146,7 @@ class TissueSetup:
                                 "allowed: at most 4e6 (use larger voxels or a smaller domain)")
 
     def grid_shape(self) -> tuple[int, int, int]:
+        """Return the voxel grid (nz, ny, nx)."""
         nx = max(1, int(round(self.size_um[0] / self.voxel_um)))
         ny = max(1, int(round(self.size_um[1] / self.voxel_um)))
         nz = max(1, int(round(self.size_um[2] / self.voxel_um))) if len(self.size_um) == 3 else 1
@@ -149,8 +155,11 @@ class TissueSetup:
 
 @dataclass
 class TissueResult:
-    """Per saved day: ``daily`` (niche indices, counts by type, uptake shares, colonies), ``cells`` (one
-    table per saved time), ``fields`` (xarray Dataset over time, z, y, x), ``events`` (first arrivals)."""
+    """A tissue run's results per saved day.
+
+    ``daily`` (niche indices, counts by type, uptake shares, colonies), ``cells`` (one table per saved time),
+    ``fields`` (xarray Dataset over time, z, y, x), ``events`` (first arrivals).
+    """
 
     setup: TissueSetup
     daily: pd.DataFrame
@@ -159,6 +168,7 @@ class TissueResult:
     events: dict
 
     def to_dict(self) -> dict:
+        """Return the organ, the daily table as records and the events (for ``--json``)."""
         return {"organ": self.setup.organ, "days": self.daily.to_dict(orient="records"), "events": self.events}
 
 
@@ -411,7 +421,7 @@ class _Tissue:
         return tum & (self.arrested < 0) & (draws < p)
 
     # ------------------------------------------------------------------ transport
-    def transport(self, t_min, exo_rates_per_min):
+    def transport(self, _t_min, exo_rates_per_min):
         s = self.s
         n_mech = max(1, int(round(s.dt_phenotype / s.dt_mechanics)))
         n_diff = max(1, int(round(s.dt_mechanics / s.dt_diffusion)))

@@ -27,6 +27,8 @@ DIRECTIONS = ("increases", "decreases")
 
 @dataclass(frozen=True)
 class Rule:
+    """One PhysiCell-style rule: ``signal`` ``direction`` ``behavior`` of ``cell_type`` (a Hill response)."""
+
     cell_type: str
     signal: str
     direction: str
@@ -38,6 +40,7 @@ class Rule:
     claims: str = ""
 
     def to_row(self) -> list:
+        """Return the rule as a row of PhysiCell's rules CSV."""
         return [self.cell_type, self.signal, self.direction, self.behavior, f"{self.saturation:g}",
                 f"{self.half_max:g}", f"{self.hill_power:g}", str(int(self.applies_to_dead))]
 
@@ -84,6 +87,7 @@ def load_rules(path: str | Path, **allowed) -> list[Rule]:
 
 
 def write_rules(rules: list[Rule], path: str | Path) -> None:
+    """Write ``rules`` as PhysiCell's rules CSV."""
     with open(path, "w", newline="", encoding="utf-8") as fh:
         csv.writer(fh).writerows(r.to_row() for r in rules)
 
@@ -99,6 +103,7 @@ class RuleSet:
         self.base = base
 
     def behaviors(self) -> set[str]:
+        """Return the behaviours some rule changes."""
         return {b for _, b in self.groups}
 
     def evaluate(self, cell_type: str, behavior: str, signals: dict[str, np.ndarray], n: int) -> np.ndarray:

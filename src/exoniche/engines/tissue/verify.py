@@ -86,7 +86,7 @@ def threads_identical(run) -> bool:
 
 
 def _diffusion_run() -> dict:
-    """A small 2-D field run with secretion and uptake through the threaded kernels."""
+    """Run a small 2-D field with secretion and uptake through the threaded kernels."""
     rng = np.random.default_rng(5)
     shape = (1, 40, 40)
     solver = Solver(shape, 20.0, [40.0, 1000.0], [0.001, 0.01])
@@ -104,7 +104,7 @@ def _diffusion_run() -> dict:
 
 
 def _tissue_run() -> dict:
-    """A small tissue run (cells, rules, random motility, arrivals) with the threaded kernels forced on."""
+    """Run a small tissue (cells, rules, random motility, arrivals) with the threaded kernels forced on."""
     from exoniche.engines.tissue import cells, diffusion
     from exoniche.engines.tissue.model import Arrivals, TissueSetup, run_tissue
 
@@ -122,8 +122,10 @@ def _tissue_run() -> dict:
 
 
 def verify(run=None) -> dict:
-    """The three checks; ``run`` (a no-argument function returning arrays) replaces the tissue run of the
-    thread check."""
+    """Run the three checks.
+
+    ``run`` (a no-argument function returning arrays) replaces the tissue run of the thread check.
+    """
     ps = point_source_error()
     return {"point_source_rel_err": ps["rel_err"], "mass_rel_err": mass_error(),
             "thread_identical": threads_identical(run or _tissue_run),

@@ -51,11 +51,11 @@ def cargo_model(base: dict):
     engine, one column per row of ``levels`` (samples x components, each 0..1 of the line's level), with the
     tumour cargo parameters of each component (``cargo_tum_<key>``) scaled by it; returns samples x outcomes
     (``SOBOL_OUTCOMES`` on the last day)."""
-    from exoniche.engines import compiled
+    from exoniche.engines import numba_bdf
 
     problem = Experiment(**base).problem()
-    kern = compiled.kernel(problem.mechanism, problem.params)
-    comp = kern.compiled
+    kern = numba_bdf.kernel(problem.mechanism, problem.params)
+    comp = kern.functions
     p0 = np.array(comp.param_vector(problem.params), dtype=float)
     pidx = {n_: i for i, n_ in enumerate(comp.parameters)}
     sidx = {s: i for i, s in enumerate(comp.species)}
@@ -66,7 +66,7 @@ def cargo_model(base: dict):
         for j, f in enumerate(FACTORS):
             for i in rows[f]:
                 p[i] = p0[i] * levels[:, j]
-        _, y = compiled.integrate(problem, np.ascontiguousarray(p), kern=kern)
+        _, y = numba_bdf.integrate(problem, np.ascontiguousarray(p), kern=kern)
         last = y[:, -1, :]
         return np.stack([np.mean([last[sidx[s]] for s in species], axis=0) + offset
                          for species, offset in SOBOL_OUTCOMES.values()], axis=1)

@@ -1,24 +1,26 @@
-"""Compiled per-patient engine: Numba-jitted right-hand side and variable-order BDF, one patient at a time.
+"""The ``compiled`` cohort engine: Numba-jitted right-hand side and variable-order BDF, one patient at a time.
 
-Same interface as :mod:`exoniche.engines.batched` (``kernel``, ``integrate``, ``run``), so a cohort can switch
-engines by name. Design
+Registered as ``compiled`` (the name ``exoniche cohort --engine`` and the run files use). Same interface as
+:mod:`exoniche.engines.batched` (:class:`~exoniche.engines.base.PatientEngine`: ``kernel``, ``integrate``,
+``run``), so a cohort can switch engines by name. Design
 ----------------------
-* **Code generation.** The mechanism's rate-law strings become straight-line Python, as in ``compile.py``
+* **Code generation.** The mechanism's rate-law strings become straight-line Python, as in ``functions.py``
   (``math.log``/``math.exp``, a ``pow`` that returns 0 for a base <= 0, negative trial states read as 0).
   Parameter-only expressions are hoisted into ``prepare`` (once per patient and segment). The generated
   source and the solver below are written to one module file in a cache folder (named by the source's
   SHA-256) and jitted with ``cache=True``, so Numba compiles once per machine, not once per process.
-* **Solver.** SciPy's ``BDF`` (NDF formulas, orders 1–5, the same step-size and order control and Newton
-  iteration as ``batched.py``, with Newton stopping at 0.03 of the error-test scale as SciPy does for loose
-  tolerances), but per patient with scalar norms: a patient's steps depend on nothing else, so results are
+* **Solver.** SciPy's ``BDF`` (NDF formulas, orders 1–5, the same step-size and order control, Newton
+  iteration and Newton tolerance as ``batched.py``, all from :mod:`exoniche.engines._bdf`), but per patient
+  with scalar norms: a patient's steps depend on nothing else, so results are
   independent of chunking and worker count. No fastmath: with it, a freshly compiled kernel and the cached
   one gave different round-off, which would break bit-identical resumes.
 * **Jacobian**: forward differences over the colour groups of the sparsity pattern (one right-hand side
-  per colour), refreshed only when Newton stalls. **LU**: ``batched.SparseLU``'s minimum-degree order and
+  per colour), refreshed only when Newton stalls. **LU**: ``_bdf.SparseLU``'s minimum-degree order and
   symbolic factorisation, flattened to index arrays; the numeric factorisation and solves are scalar loops.
-* **Events** restart the integration at segment boundaries, exactly as ``deterministic.py`` does.
+* **Events** restart the integration at the segment boundaries the engine base prepares
+  (:func:`exoniche.engines.base.segments`), as in every engine.
 
-Requires ``numba``; without it, :func:`kernel` raises a ``ModelError`` naming the missing package.
+Requires ``numba`` (a dependency); without it, :func:`kernel` raises a ``ModelError`` naming the package.
 """
 
 from __future__ import annotations
@@ -31,33 +33,37 @@ import math
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
-import xarray as xr
 
 from exoniche.biology.mechanism import Mechanism
-from exoniche.engines.batched import SparseLU, _colour_columns, checked_inputs, patient_dataset
-from exoniche.engines.compile import Compiled, compile_mechanism, derivative, identifiers, state_dependent
-from exoniche.engines.problem import Event, ParameterEvent, Problem
+from exoniche.engines._bdf import (
+    ALPHA,
+    EPS,
+    ERROR_CONST,
+    GAMMA,
+    MAX_FACTOR,
+    MAX_ORDER,
+    MIN_FACTOR,
+    NEWTON_MAXITER,
+    SparseLU,
+    colour_columns,
+    jacobian_columns,
+    newton_tol,
+    split_expressions,
+    used_names,
+)
+from exoniche.engines.base import Capabilities, PatientEngine
+from exoniche.engines.functions import MechanismFunctions, compile_mechanism, derivative
+from exoniche.engines.problem import Problem
 from exoniche.errors import ModelError
-
-NAME = "compiled"
-
-MAX_ORDER = 5
-NEWTON_MAXITER = 4
-MIN_FACTOR = 0.2
-MAX_FACTOR = 10.0
-EPS = float(np.finfo(float).eps)
-_KAPPA = np.array([0, -0.1850, -1 / 9, -0.0823, -0.0415, 0])
-GAMMA = np.hstack((0, np.cumsum(1 / np.arange(1, MAX_ORDER + 1))))
-ALPHA = (1 - _KAPPA) * GAMMA
-ERROR_CONST = _KAPPA * GAMMA + 1 / np.arange(1, MAX_ORDER + 2)
 
 # status codes returned by the jitted solver
 _OK, _TOO_SMALL, _NONFINITE, _NEGATIVE_BASE = 0, 1, 2, 100
-STATUS_OK, STATUS_TOO_SMALL, STATUS_NONFINITE = _OK, _TOO_SMALL, _NONFINITE
 
 
 # ------------------------------------------------------------------------------ solver (jitted via codegen)
@@ -65,6 +71,8 @@ STATUS_OK, STATUS_TOO_SMALL, STATUS_NONFINITE = _OK, _TOO_SMALL, _NONFINITE
 # next to the mechanism's rhs, so that Numba can inline and cache everything as one unit. They call these
 # generated functions, which exist only in that module:
 rhs = prepare = initial = lu_factor = lu_solve = None  # placeholders for linters
+
+
 def _rms(x, iscale):
     s = 0.0
     for i in range(x.size):
@@ -122,8 +130,12 @@ def _jacobian(y, f, h, atol, J, groups_ptr, groups, col_ptr, col_rows, col_entry
                 J[col_entry[e]] = (fp[i] - f[i]) / step
 
 
-def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):
-    """BDF from t0 to t_bound; writes the dense output at ``t_want`` (t0 < t <= t_bound) to out[out_rows]."""
+def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  # noqa: C901  one jitted BDF loop
+    """BDF from t0 to t_bound; writes the dense output at ``t_want`` (t0 < t <= t_bound) to out[out_rows].
+
+    Kept whole (hence the C901 exemption): SciPy's ``BdfSolver._step_impl`` and its step loop as one jitted
+    function, with its work arrays local; split, they would have to travel through every call.
+    """
     groups_ptr, groups, col_ptr, col_rows, col_entry, sizes = st
     n = y.size
     D = np.zeros((MAX_ORDER + 3, n))
@@ -174,7 +186,7 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):
     else:
         h1 = (0.01 / dmax) ** 0.5
     h_abs = min(100 * h0, h1, interval)
-    newton_tol = max(10 * EPS / rtol, 0.03)
+    newton_tol_ = newton_tol(rtol)
     for i in range(n):
         D[0, i] = y[i]
         D[1, i] = f[i] * h_abs
@@ -246,12 +258,12 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):
                     rate = dy_norm / dy_norm_old if has_rate and dy_norm_old > 0.0 else 0.0
                     if has_rate and dy_norm_old == 0.0:
                         rate = np.inf
-                    if has_rate and (rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > newton_tol):
+                    if has_rate and (rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > newton_tol_):
                         break
                     for i in range(n):
                         ynew[i] += dy[i]
                         d[i] += dy[i]
-                    if dy_norm == 0 or (has_rate and rate / (1 - rate) * dy_norm < newton_tol):
+                    if dy_norm == 0 or (has_rate and rate / (1 - rate) * dy_norm < newton_tol_):
                         converged = True
                         break
                     dy_norm_old = dy_norm
@@ -399,15 +411,15 @@ def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, se
     return 0
 
 
-_SOLVER_FUNCS = [_rms, _change_d, _jacobian, _segment, _integrate_all]
+_SOLVER_FUNCS = [newton_tol, _rms, _change_d, _jacobian, _segment, _integrate_all]
 
 
 # ------------------------------------------------------------------------------ code generation
 @dataclass
-class CompiledKernel:
+class NumbaKernel:
     """The jitted module for one mechanism and its flattened sparse structure."""
 
-    compiled: Compiled
+    functions: MechanismFunctions
     module: object
     structure: tuple
     n_hoisted: int
@@ -441,24 +453,54 @@ def _hoist(formula: str, const_names: set, consts: dict) -> str:
     return ast.unparse(tree)
 
 
-def _generate_source(mech: Mechanism, comp: Compiled) -> tuple[str, int]:
+def _cse(assignments: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Common-subexpression elimination over straight-line assignments (each name assigned once).
+
+    Every call or arithmetic operation that occurs more than once (anywhere in the list) is computed once,
+    into ``_c<i>``, just before the first assignment that uses it. The trees are not reassociated, so each
+    value is computed by exactly the same operations as before: results are bit-identical (no fastmath).
+    LLVM does not do this itself here: ``pow`` and ``piecewise`` branch, which blocks its value numbering.
+    """
+    trees = [ast.parse(text, mode="eval").body for _, text in assignments]
+    count: dict[str, int] = {}
+    for tree in trees:
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Call, ast.BinOp)):
+                key = ast.dump(node)
+                count[key] = count.get(key, 0) + 1
+    names: dict[str, str] = {}
+    out: list[tuple[str, str]] = []
+
+    class Share(ast.NodeTransformer):
+        def visit(self, node):
+            key = ast.dump(node) if isinstance(node, (ast.Call, ast.BinOp)) else None
+            if key is None or count.get(key, 0) < 2:
+                return self.generic_visit(node)
+            if key not in names:
+                names[key] = f"_c{len(names)}"
+                # children first: their temporaries are defined before this one
+                out.append((names[key], ast.unparse(self.generic_visit(node))))
+            return ast.Name(id=names[key], ctx=ast.Load())
+
+    for (name, _), tree in zip(assignments, trees):
+        out.append((name, ast.unparse(Share().visit(tree))))
+    return out
+
+
+def _generate_source(mech: Mechanism, comp: MechanismFunctions) -> tuple[str, int]:
     species, pnames = comp.species, comp.parameters
-    state_dep = state_dependent(mech, species)
-    hoisted_exprs = [e for e in mech.expressions if e.name not in state_dep]
+    hoisted_exprs, dynamic_exprs = split_expressions(mech, species)
     # parameter-only sub-expressions of state-dependent formulas (e.g. pow(K, hill) in a Hill function) are
     # computed once per segment too; the arithmetic is unchanged, only evaluated earlier
     consts: dict[str, str] = {}
     const_names = set(pnames) | {e.name for e in hoisted_exprs}
-    dynamic = [(e.name, _hoist(e.formula, const_names, consts)) for e in mech.expressions if e.name in state_dep]
+    dynamic = [(e.name, _hoist(e.formula, const_names, consts)) for e in dynamic_exprs]
     rates = [_hoist(p.rate, const_names, consts) for p in mech.processes]
-    used: set[str] = set()
-    for text in [f for _, f in dynamic] + rates:
-        used |= identifiers(text)
+    used = used_names([f for _, f in dynamic] + rates)
     hoisted = [n for n in pnames + [e.name for e in hoisted_exprs] + list(consts.values()) if n in used]
-    # fastmath without nnan/ninf: non-finite values are still detected; reassociation and FMA change results
-    # at round-off level only, identically for every run of the same machine code
+    # no fastmath (see the module docstring): a cached and a fresh kernel must round identically
     jit = "@njit(cache=True, nogil=True, error_model='numpy')"
-    src = ['"""Generated by exoniche.engines.compiled; do not edit."""', "import math", "import numpy as np",
+    src = ['"""Generated by exoniche.engines.numba_bdf; do not edit."""', "import math", "import numpy as np",
            "from numba import njit", "",
            f"MAX_ORDER = {MAX_ORDER}", f"NEWTON_MAXITER = {NEWTON_MAXITER}", f"MIN_FACTOR = {MIN_FACTOR!r}",
            f"MAX_FACTOR = {MAX_FACTOR!r}", f"EPS = {EPS!r}",
@@ -479,8 +521,8 @@ def _generate_source(mech: Mechanism, comp: Compiled) -> tuple[str, int]:
     src += [f"    {name} = h[{i}]" for i, name in enumerate(hoisted)]
     # negative trial states are read as 0, as compile.py's scalar rhs does
     src += [f"    {name} = y[{i}] if y[{i}] > 0.0 else 0.0" for i, name in enumerate(species)]
-    src += [f"    {name} = {formula}" for name, formula in dynamic]
-    src += [f"    r{j} = {rate}" for j, rate in enumerate(rates)]
+    # repeated sub-expressions (the two pow() of a Hill function, shared loads and denominators) once each
+    src += [f"    {name} = {formula}" for name, formula in _cse(dynamic + [(f"r{j}", r) for j, r in enumerate(rates)])]
     src += [f"    dy[{i}] = {derivative(comp.stoich, i)}" for i in range(len(species))]
     src += ["    return 0", ""]
     src += [jit, "def initial(p, y):", *[f"    {name} = p[{i}]" for i, name in enumerate(pnames)],
@@ -493,7 +535,7 @@ def _generate_source(mech: Mechanism, comp: Compiled) -> tuple[str, int]:
     return "\n".join(src), len(hoisted)
 
 
-def _generate_lu(comp: Compiled, jit: str) -> list[str]:
+def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
     """Straight-line sparse LU of ``I - c J`` (values in slot order) and its solve, for the fixed pattern."""
     lu = SparseLU(comp.sparsity)
     n = lu.n
@@ -563,131 +605,116 @@ def _load_module(source: str):
     return mod
 
 
-def _structure(comp: Compiled) -> tuple:
+def _structure(comp: MechanismFunctions) -> tuple:
     """Index arrays the jitted solver needs: colour groups and per-column Jacobian rows, and array sizes."""
     S = comp.sparsity
-    n = S.shape[0]
     lu = SparseLU(S)
-    groups = _colour_columns(S)
+    groups = colour_columns(S)
     groups_ptr = np.cumsum([0] + [g.size for g in groups]).astype(np.int64)
     groups_flat = np.concatenate(groups).astype(np.int64)
-    lookup = {(int(i), int(j)): e for e, (i, j) in enumerate(zip(lu.entry_rows, lu.entry_cols))}
-    col_rows, col_entry, col_ptr = [], [], [0]
-    for j in range(n):
-        rows = np.nonzero(S[:, j])[0]
-        col_rows += [int(i) for i in rows]
-        col_entry += [lookup[(int(i), j)] for i in rows]
-        col_ptr.append(len(col_rows))
+    rows, pos = jacobian_columns(S, lu)
+    col_ptr = np.cumsum([0] + [r.size for r in rows])
     n_l = sum(step[2].size for step in lu.steps)
     n_u = sum(step[4].size for step in lu.steps)
     sizes = [lu.entry_rows.size, lu.nslots, max(n_l, 1), max(n_u, 1)]
-    i64 = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-    return groups_ptr, groups_flat, i64(col_ptr), i64(col_rows), i64(col_entry), i64(sizes)
+    return groups_ptr, groups_flat, _i64(col_ptr), _i64(np.concatenate(rows)), _i64(np.concatenate(pos)), _i64(sizes)
 
 
-_KERNELS: dict = {}
+def _i64(v) -> np.ndarray:
+    return np.asarray(v, dtype=np.int64)
 
 
-def available() -> bool:
-    return importlib.util.find_spec("numba") is not None
+def _f64(v) -> np.ndarray:
+    return np.asarray(v, dtype=float)
 
 
-def kernel(mech: Mechanism, params) -> CompiledKernel:
-    """Generate, load and jit (once per mechanism and parameter-name list) the compiled solver."""
-    key = (id(mech), tuple(params))
-    if key not in _KERNELS:
-        if not available():
-            raise ModelError("compiled engine needs the 'numba' package (pip install numba); "
-                             "or use the batched engine")
-        import time
-
-        t0 = time.perf_counter()
-        comp = compile_mechanism(mech, params)
-        source, n_hoisted = _generate_source(mech, comp)
-        mod = _load_module(source)
-        k = CompiledKernel(comp, mod, _structure(comp), n_hoisted)
-        _warm(k)
-        k.compile_seconds = time.perf_counter() - t0
-        _KERNELS[key] = k
-    return _KERNELS[key]
-
-
-def _warm(k: CompiledKernel) -> None:
+def _warm(k: NumbaKernel) -> None:
     """Trigger (or load from cache) the compilation with the argument types every call uses."""
-    n = len(k.compiled.species)
+    n = len(k.functions.species)
     z = np.zeros(0, dtype=np.int64)
     out = np.zeros((0, n, 1))
-    k.module._integrate_all(np.zeros((len(k.compiled.parameters), 0)), np.zeros(1), np.ones(1),
+    k.module._integrate_all(np.zeros((len(k.functions.parameters), 0)), np.zeros(1), np.ones(1),
                             np.zeros(2, np.int64), z, np.zeros(0), np.zeros(2, np.int64), z, np.zeros(0),
                             np.zeros(0), np.zeros(2, np.int64), z, np.zeros(1), 1e-6, np.ones(n), k.n_hoisted,
                             np.arange(n, dtype=np.int64), np.ones(n), out, np.zeros(0, np.int64),
                             np.zeros(5, np.int64), k.structure)
 
 
-# ------------------------------------------------------------------------------ public API
-def integrate(problem: Problem, p: np.ndarray, *, species: list[str] | None = None, stats: dict | None = None,
-              kern: CompiledKernel | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Integrate P patients that share ``problem``'s events and times but have their own parameters.
-
-    Same contract as :func:`exoniche.engines.batched.integrate`: ``p`` is (parameters, P) in
-    ``kernel(...).compiled.parameters`` order; returns ``(times (T,), y (len(species), T, P))``, amounts
-    clipped at zero after a negativity check. Each patient is integrated alone.
-    """
-    k = kern or kernel(problem.mechanism, problem.params)
-    comp = k.compiled
-    p, t_out, sidx, pidx, keep = checked_inputs(problem, comp, p, species)
-    stats = stats if stats is not None else {}
-    times = sorted({e.time for e in problem.events if 0 <= e.time < problem.t_end})
-    cuts = [0.0] + [t for t in times if t > 0] + [problem.t_end]
+def _flatten(plan) -> tuple:
+    """Flatten the plan's segments into the arrays the jitted solver reads (events and outputs per segment)."""
     pev_ptr, pev_idx, pev_val = [0], [], []
     sev_ptr, sev_idx, sev_fac, sev_amt = [0], [], [], []
     out_ptr, out_idx = [0], []
-    for t0, t1 in zip(cuts[:-1], cuts[1:]):
-        for e in problem.events:
-            if e.time != t0:
-                continue
-            if isinstance(e, ParameterEvent):
-                pev_idx.append(pidx[e.parameter])
-                pev_val.append(float(e.value))
-            elif isinstance(e, Event):
-                sev_idx.append(sidx[e.species])
-                sev_fac.append(float(e.factor))
-                sev_amt.append(float(e.amount))
+    for seg in plan.segments:
+        pev_idx += [plan.parameter_index[e.parameter] for e in seg.parameter_events]
+        pev_val += [float(e.value) for e in seg.parameter_events]
+        sev_idx += [plan.species_index[e.species] for e in seg.state_events]
+        sev_fac += [float(e.factor) for e in seg.state_events]
+        sev_amt += [float(e.amount) for e in seg.state_events]
+        out_idx += [int(i) for i in seg.outputs]
         pev_ptr.append(len(pev_idx))
         sev_ptr.append(len(sev_idx))
-        last = t1 == problem.t_end
-        mask = (t_out >= t0) & ((t_out <= t1) if last else (t_out < t1))
-        out_idx += [int(i) for i in np.nonzero(mask)[0]]
         out_ptr.append(len(out_idx))
-    if sorted(out_idx) != list(range(t_out.size)):
-        raise ModelError("internal: some output times were not computed")
-    P = p.shape[1]
-    out = np.empty((P, len(keep), t_out.size))  # patient-major: each patient's block is written once
-    status = np.zeros(P, dtype=np.int64)
-    counts = np.zeros(5, dtype=np.int64)
-    i64 = lambda v: np.asarray(v, dtype=np.int64)  # noqa: E731
-    f64 = lambda v: np.asarray(v, dtype=float)  # noqa: E731
-    atol = problem.rtol * 1e-3 * comp.scales
-    k.module._integrate_all(p, f64(cuts[:-1]), f64(cuts[1:]), i64(pev_ptr), i64(pev_idx), f64(pev_val),
-                            i64(sev_ptr), i64(sev_idx), f64(sev_fac), f64(sev_amt), i64(out_ptr), i64(out_idx),
-                            t_out, float(problem.rtol), f64(atol), k.n_hoisted, i64(keep), f64(comp.scales), out,
-                            status, counts, k.structure)
-    for key, v in zip(("rhs", "jac", "lu", "steps", "rejected"), counts):
-        stats[key] = stats.get(key, 0) + int(v)
-    if np.any(status != _OK):
-        j = int(np.argmax(status != _OK))
-        code = int(status[j])
-        if code >= _NEGATIVE_BASE:
-            raise ModelError(f"compiled integration produced a negative amount of {comp.species[code - _NEGATIVE_BASE]}"
-                             f" (patient column {j} of {P})")
-        why = "step size too small" if code == _TOO_SMALL else "non-finite values"
-        raise ModelError(f"compiled integration failed for patient column {j} of {P}: {why}")
-    return t_out, out.transpose(1, 2, 0)
+    t0 = _f64([seg.t0 for seg in plan.segments])
+    t1 = _f64([seg.t1 for seg in plan.segments])
+    return (t0, t1, _i64(pev_ptr), _i64(pev_idx), _f64(pev_val), _i64(sev_ptr), _i64(sev_idx), _f64(sev_fac),
+            _f64(sev_amt), _i64(out_ptr), _i64(out_idx))
 
 
-def run(problem: Problem, *, parameters=None, patients=None, seed=None, replicates: int = 1, progress=None,
-        compiled=None) -> xr.Dataset:
-    """Engine interface, as :func:`exoniche.engines.batched.run`: dims (``patient``, ``time``)."""
-    return patient_dataset(NAME, kernel, integrate, problem, parameters, patients)
+# ------------------------------------------------------------------------------ the engine
+class NumbaEngine(PatientEngine):
+    """Per-patient BDF, jitted by Numba; registered as ``compiled`` (the cohort default)."""
 
-__all__ = ["NAME", "CompiledKernel", "available", "integrate", "kernel", "run"]
+    name: ClassVar[str] = "compiled"
+    capabilities: ClassVar[Capabilities] = Capabilities(patients=True)
+
+    def installed(self) -> bool:
+        """Whether ``numba`` is importable."""
+        return importlib.util.find_spec("numba") is not None
+
+    def _build_kernel(self, mech: Mechanism, params) -> NumbaKernel:
+        if not self.installed():
+            raise ModelError("compiled engine needs the 'numba' package (pip install numba); "
+                             "or use the batched engine")
+        t0 = time.perf_counter()
+        comp = compile_mechanism(mech, params)
+        source, n_hoisted = _generate_source(mech, comp)
+        k = NumbaKernel(comp, _load_module(source), _structure(comp), n_hoisted)
+        _warm(k)
+        k.compile_seconds = time.perf_counter() - t0
+        return k
+
+    def integrate(self, problem: Problem, p: np.ndarray, *, species: list[str] | None = None,
+                  stats: dict | None = None, kern: NumbaKernel | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Integrate each patient alone (see :meth:`PatientEngine.integrate <.base.PatientEngine.integrate>`)."""
+        k = kern or self.kernel(problem.mechanism, problem.params)
+        comp = k.functions
+        p, plan, keep = self.checked_inputs(problem, comp, p, species)
+        stats = stats if stats is not None else {}
+        t_out = plan.times
+        P = p.shape[1]
+        out = np.empty((P, len(keep), t_out.size))  # patient-major: each patient's block is written once
+        status = np.zeros(P, dtype=np.int64)
+        counts = np.zeros(5, dtype=np.int64)
+        atol = problem.rtol * 1e-3 * comp.scales
+        k.module._integrate_all(p, *_flatten(plan), t_out, float(problem.rtol), _f64(atol), k.n_hoisted,
+                                _i64(keep), _f64(comp.scales), out, status, counts, k.structure)
+        for key, v in zip(("rhs", "jac", "lu", "steps", "rejected"), counts):
+            stats[key] = stats.get(key, 0) + int(v)
+        if np.any(status != _OK):
+            j = int(np.argmax(status != _OK))
+            code = int(status[j])
+            if code >= _NEGATIVE_BASE:
+                raise ModelError("compiled integration produced a negative amount of "
+                                 f"{comp.species[code - _NEGATIVE_BASE]} (patient column {j} of {P})")
+            why = "step size too small" if code == _TOO_SMALL else "non-finite values"
+            raise ModelError(f"compiled integration failed for patient column {j} of {P}: {why}")
+        return t_out, out.transpose(1, 2, 0)
+
+
+ENGINE = NumbaEngine()
+kernel = ENGINE.kernel
+integrate = ENGINE.integrate
+run = ENGINE.run
+
+__all__ = ["ENGINE", "NumbaEngine", "NumbaKernel", "integrate", "kernel", "run"]
