@@ -88,11 +88,11 @@ def roc_analysis(
     ``alternative`` sets the DeLong tests' side; ``pr`` adds AUPRC with a bootstrap CI; ``percent`` reports
     on pROC's percent scale.
 
-    Returns the document ``{"outcome", "markers", "comparisons"}`` and the :class:`~exoniche.biomarkers.roc.ROC`
+    Returns the document ``{"outcome", "markers", "comparisons"}`` and the :class:`~exoniche.biomarkers.ROC`
     objects (for plots). With ``sample`` one marker is compared between the column's independent samples.
     """
+    from exoniche.biomarkers._roc import compare_all, roc
     from exoniche.biomarkers.data import binary_outcome, numeric_column, outcome_and_markers, require_columns
-    from exoniche.biomarkers.roc import compare_all, roc
 
     markers = list(markers)
     if sample is None:
@@ -178,12 +178,12 @@ def cutpoint_analysis(
 ) -> tuple[dict, list]:
     """Cut-points with Se, Sp, PPV, NPV, LRs and the 2x2 table (``exoniche biomarkers cutpoint``).
 
-    Returns ``{"outcome", "cutpoints"}`` and the :class:`~exoniche.biomarkers.cutpoint.Cutpoint` objects
+    Returns ``{"outcome", "cutpoints"}`` and the :class:`~exoniche.biomarkers.Cutpoint` objects
     (``stard_table(cuts)`` gives the STARD table).
     """
-    from exoniche.biomarkers.cutpoint import cutpoint
+    from exoniche.biomarkers._cutpoint import cutpoint
+    from exoniche.biomarkers._roc import roc
     from exoniche.biomarkers.data import outcome_and_markers
-    from exoniche.biomarkers.roc import roc
 
     markers = list(markers)
     y, X = outcome_and_markers(df, outcome, markers, positive, source, missing, id_col)

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exoniche.biomarkers.cutpoint import clopper_pearson
-from exoniche.biomarkers.roc import roc
+from exoniche.biomarkers._cutpoint import clopper_pearson
+from exoniche.biomarkers._roc import roc
 from exoniche.biomarkers.roc_extra import multiclass_auc
 from exoniche.errors import DataError
 

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.biomarkers.roc import _midranks, placements
+from exoniche.biomarkers._roc import _midranks, placements
 from exoniche.errors import DataError
 
 _BLOCK_DOUBLES = 4_000_000  # ~32 MB per design-matrix block

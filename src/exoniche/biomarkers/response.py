@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exoniche.biomarkers.cutpoint import Cutpoint, cutpoint
+from exoniche.biomarkers._cutpoint import Cutpoint, cutpoint
+from exoniche.biomarkers._roc import ROC, ROCTest, roc, roc_test
 from exoniche.biomarkers.data import describe_rows, numeric_column, require_columns
-from exoniche.biomarkers.roc import ROC, ROCTest, roc, roc_test
 from exoniche.errors import DataError
 
 
@@ -64,7 +64,7 @@ def treatment_response(
         Marker level before treatment and on treatment, same unit, both > 0 for the fold change. Without
         ``on`` only the pre-treatment level is analysed.
     direction, method
-        As for :func:`~exoniche.biomarkers.roc.roc` and :func:`~exoniche.biomarkers.cutpoint.cutpoint`.
+        As for :func:`~exoniche.biomarkers.roc` and :func:`~exoniche.biomarkers.cutpoint`.
     """
     y = np.asarray(responder, dtype=bool)
     pre = np.asarray(pre, dtype=float)

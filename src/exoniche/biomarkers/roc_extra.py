@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from exoniche.biomarkers.roc import ROC, roc
+from exoniche.biomarkers._roc import ROC, roc
 from exoniche.errors import DataError
 
 
@@ -131,7 +131,7 @@ def ci_thresholds(r: ROC, thresholds: Sequence[float], n_boot: int = 2000, seed:
                   conf_level: float = 0.95) -> pd.DataFrame:  # fmt: skip
     """Bootstrap CIs of specificity and sensitivity at fixed thresholds (``ci.thresholds``).
 
-    A sample equal to the threshold is positive, as in :func:`exoniche.biomarkers.cutpoint.cutpoint`.
+    A sample equal to the threshold is positive, as in :func:`exoniche.biomarkers.cutpoint`.
     """
     t = np.asarray(thresholds, dtype=float)
     sign = 1.0 if r.direction == "<" else -1.0
@@ -331,7 +331,7 @@ def power_roc_test_two(
     the power at the observed size; ``sig_level=None`` the level; both given: the number of cases (and
     ``kappa`` controls per case, default the observed ratio).
     """
-    from exoniche.biomarkers.roc import _same_subjects, delong_cov
+    from exoniche.biomarkers._roc import _same_subjects, delong_cov
 
     if alternative not in ("two.sided", "one.sided"):
         raise DataError(f"alternative: unknown value {alternative!r}; allowed: one.sided, two.sided")

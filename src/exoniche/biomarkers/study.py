@@ -28,9 +28,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from exoniche.biomarkers._roc import roc
 from exoniche.biomarkers.organotropism import dominant_site, organotropism
 from exoniche.biomarkers.panel import panels
-from exoniche.biomarkers.roc import roc
 from exoniche.biomarkers.roc_extra import obuchowski_var, power_roc_test
 from exoniche.experiments.studies.common import StudyResult
 

@@ -32,8 +32,8 @@ from itertools import combinations, product
 import numpy as np
 import pandas as pd
 
-from exoniche.biomarkers.cutpoint import clopper_pearson
-from exoniche.biomarkers.roc import roc
+from exoniche.biomarkers._cutpoint import clopper_pearson
+from exoniche.biomarkers._roc import roc
 from exoniche.errors import DataError
 
 

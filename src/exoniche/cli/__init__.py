@@ -14,6 +14,8 @@ from exoniche import __version__
 from exoniche.cli._common import err_console
 from exoniche.errors import ExonicheError
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="exoniche",
     help="In-silico research on the exosome-driven pre-metastatic niche.",

@@ -75,9 +75,9 @@ def roc_command(
     """AUC with DeLong 95 % CI per marker; paired (or unpaired, with --sample) DeLong tests between them."""
     import pandas as pd
 
+    from exoniche.biomarkers._roc import plot_rocs
     from exoniche.biomarkers.analyses import marker_list, parse_partial, roc_analysis
     from exoniche.biomarkers.data import read_table
-    from exoniche.biomarkers.roc import plot_rocs
 
     markers = marker_list(marker)
     bounds = parse_partial(partial)
@@ -165,8 +165,8 @@ def cutpoint_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Cut-points with Se, Sp, PPV, NPV (exact CIs), LR+/LR- and the 2x2 table: a STARD-style table."""
+    from exoniche.biomarkers._cutpoint import stard_table
     from exoniche.biomarkers.analyses import cutpoint_analysis, marker_list
-    from exoniche.biomarkers.cutpoint import stard_table
     from exoniche.biomarkers.data import read_table
 
     doc, cuts = cutpoint_analysis(
@@ -355,10 +355,10 @@ def response_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Pre-treatment level and on-treatment fold change as predictors of response (ROC + cut-point)."""
-    from exoniche.biomarkers.cutpoint import stard_table
+    from exoniche.biomarkers._cutpoint import stard_table
+    from exoniche.biomarkers._roc import plot_rocs
     from exoniche.biomarkers.data import read_table
     from exoniche.biomarkers.response import response_from_long, treatment_response
-    from exoniche.biomarkers.roc import plot_rocs
     from exoniche.errors import DataError
 
     df = read_table(data, sheet=sheet)

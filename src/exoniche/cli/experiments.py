@@ -50,7 +50,7 @@ def _print_comparison(cmp, paths: dict) -> None:
 
 def _run_files(files: list[Path], out: Path, json_: bool, workers: int | None, command: str) -> None:
     from exoniche.errors import ScenarioError
-    from exoniche.experiments.compare import compare_scenarios
+    from exoniche.experiments import compare_scenarios
     from exoniche.experiments.scenario import load_scenario
     from exoniche.io.compare_report import run_document, write_comparison
 

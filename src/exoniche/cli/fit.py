@@ -34,13 +34,13 @@ def run(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Multi-start maximum-likelihood fit; writes starts, fit.json, waterfall.png and fit_<observable>.png."""
-    from exoniche.calibration import fit as fitting
+    from exoniche.calibration import fit as multistart_fit
     from exoniche.calibration.petab_problem import load
     from exoniche.io import calibration_plots
 
     prob = load(problem)
     out = out or Path("runs") / f"fit-{prob.yaml_path.stem}"
-    summary = fitting.fit(prob, starts, seed, workers=workers, out=out)
+    summary = multistart_fit(prob, starts, seed, workers=workers, out=out)
     summary["figures"] = calibration_plots.fit_figures(prob, summary, out)
     if json_:
         print_json(summary)
@@ -83,10 +83,10 @@ def profile(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Profile likelihoods of every estimated parameter around the best fit: 95 % CIs and identifiability."""
-    from exoniche.calibration import profile as profiling
+    from exoniche.calibration import profile_run
     from exoniche.io import calibration_plots
 
-    report = profiling.profile_run(run_dir, points=points)
+    report = profile_run(run_dir, points=points)
     report["figures"] = calibration_plots.profile_figures(report, run_dir)
     if json_:
         print_json(report)

@@ -34,8 +34,8 @@ def register(app: typer.Typer) -> None:
 
         Default: a 10 g 4175-LuT lung-tropic breast tumour in a human host for 180 days."""
         from exoniche.errors import ScenarioError
+        from exoniche.experiments import simulate as run_simulation
         from exoniche.experiments.setup import Experiment
-        from exoniche.experiments.simulate import simulate as run_simulation
         from exoniche.io.report import write_run
 
         if replicates < 1:

@@ -22,7 +22,7 @@ import pandas as pd  # noqa: E402
 
 from exoniche import __version__  # noqa: E402
 from exoniche.biology.mechanism import ORGAN_NAMES  # noqa: E402
-from exoniche.experiments.compare import km_curve  # noqa: E402
+from exoniche.experiments import km_curve  # noqa: E402
 from exoniche.io.report import INDEX_LABELS, _fmt, _img, _prepare  # noqa: E402
 
 ARM_COLOURS = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",

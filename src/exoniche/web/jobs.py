@@ -73,7 +73,7 @@ class RunQueue:
         return job
 
     def _run(self, job: Job, scenario, toml_text: str, filename: str) -> None:
-        from exoniche.experiments.compare import compare_scenarios
+        from exoniche.experiments import compare_scenarios
         from exoniche.io.compare_report import run_document, write_comparison
 
         job.status = "running"

@@ -14,7 +14,7 @@ import itertools
 import numpy as np
 import pandas as pd
 
-from exoniche.experiments.compare import compare
+from exoniche.experiments._compare import compare
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
 from exoniche.experiments.studies.common import StudyResult, niche_score

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
-from exoniche.experiments.compare import compare
+from exoniche.experiments._compare import compare
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
 from exoniche.experiments.studies.common import StudyResult, niche_score

@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exoniche.experiments.compare import Z95, km_curve, km_median, run_parallel, wilson
+from exoniche.experiments._compare import Z95, km_curve, km_median, run_parallel, wilson
+from exoniche.experiments._simulate import simulate
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
-from exoniche.experiments.simulate import simulate
 from exoniche.experiments.studies.common import StudyResult
 
 QUESTION = ("How can the exosome / pre-metastatic niche biology be applied to treatment: which intervention, "

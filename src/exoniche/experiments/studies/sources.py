@@ -15,7 +15,7 @@ import pandas as pd
 from exoniche import biology
 from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
 from exoniche.engines import compile_mechanism
-from exoniche.experiments.compare import compare
+from exoniche.experiments._compare import compare
 from exoniche.experiments.setup import Experiment, Injection
 from exoniche.experiments.studies import design
 from exoniche.experiments.studies.common import StudyResult, niche_score
