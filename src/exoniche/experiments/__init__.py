@@ -27,6 +27,6 @@ from exoniche.experiments.setup import CellChallenge, Experiment, Injection
 
 __all__ = [
     "ArmResult", "CellChallenge", "Comparison", "Experiment", "Injection", "Intervention", "Scenario",
-    "Simulation", "compare", "compare_scenarios", "km_curve", "km_median", "load_scenario", "loads_scenario", "parse_scenario", "run",
-    "simulate", "wilson",
+    "Simulation", "compare", "compare_scenarios", "km_curve", "km_median", "load_scenario", "loads_scenario",
+    "parse_scenario", "run", "simulate", "wilson",
 ]  # fmt: skip
