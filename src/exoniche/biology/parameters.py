@@ -16,7 +16,7 @@ from importlib.resources import files
 
 import yaml
 
-from exoniche.errors import ModelError, ScenarioError, suggest
+from exoniche.errors import ModelError, ScenarioError, unknown
 
 PROVENANCE_KINDS = ("measured", "estimated", "calibrated", "scenario")
 PHYSIOLOGIES = ("mouse", "human")
@@ -59,7 +59,7 @@ class ParameterSet(Mapping[str, Parameter]):
         try:
             return self._p[name]
         except KeyError:
-            raise ModelError(f"unknown parameter {name!r}{suggest(name, self._p)}") from None
+            raise unknown("parameter", name, self._p, ModelError, label=None) from None
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._p)
@@ -79,7 +79,7 @@ class ParameterSet(Mapping[str, Parameter]):
         out = dict(self._p)
         for name, value in changes.items():
             if name not in out:
-                raise ScenarioError(f"parameters.{name}: unknown parameter{suggest(name, out)}")
+                raise unknown(f"parameters.{name}", name, out, what="parameter", show_value=False, label=None)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ScenarioError(f"parameters.{name}: value {value!r} must be a finite number >= 0")
             out[name] = replace(out[name], value=float(value), kind="scenario", source=source)
@@ -121,7 +121,7 @@ def scaled_parameters(factors: Mapping[str, float]):
     raw = _raw_parameters()
     for name, f in factors.items():
         if name not in raw:
-            raise ScenarioError(f"parameter {name!r}: unknown{suggest(name, raw)}")
+            raise unknown("parameter", name, raw, label=None)
         if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
             raise ScenarioError(f"parameter {name!r}: scale factor {f!r} must be a finite number > 0")
     token = _SCALED.set(tuple({**dict(_SCALED.get()), **factors}.items()))
@@ -134,10 +134,7 @@ def scaled_parameters(factors: Mapping[str, float]):
 def base_parameters(physiology: str = "human") -> ParameterSet:
     """The model's own parameters for a physiology preset (``mouse`` or ``human``)."""
     if physiology not in PHYSIOLOGIES:
-        raise ScenarioError(
-            f"host.physiology: unknown value {physiology!r}{suggest(physiology, PHYSIOLOGIES)}; "
-            f"allowed: {', '.join(PHYSIOLOGIES)}"
-        )
+        raise unknown("host.physiology", physiology, PHYSIOLOGIES)
     params = []
     scaled = dict(_SCALED.get())
     for name, entry in _raw_parameters().items():

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 DIRECTIONS = ("auto", "<", ">")
 BEST_METHODS = ("youden", "closest_topleft")
@@ -200,7 +200,7 @@ class ROC:
         if method == "topleft":
             method = "closest_topleft"
         if method not in BEST_METHODS:
-            raise DataError(f"best: unknown method {best!r}; allowed: {', '.join(BEST_METHODS)}")
+            raise unknown("best", best, BEST_METHODS, DataError, what="method")
         thr, se, sp = self._curve
         youden = se + sp
         topleft = (1 - se) ** 2 + (1 - sp) ** 2
@@ -226,7 +226,7 @@ class ROC:
         curve lies below the diagonal in that range (pROC warns and returns NA).
         """
         if focus not in ("specificity", "sensitivity"):
-            raise DataError(f"focus: unknown value {focus!r}; allowed: sensitivity, specificity")
+            raise unknown("focus", focus, ("sensitivity", "specificity"), DataError)
         hi, lo = max(bounds), min(bounds)
         if not (0.0 <= lo < hi <= 1.0):
             raise DataError(f"partial AUC bounds must lie in [0, 1] and differ, got {bounds}")
@@ -315,7 +315,7 @@ def roc(
     0.75
     """
     if direction not in DIRECTIONS:
-        raise DataError(f"direction: unknown value {direction!r}; allowed: {', '.join(DIRECTIONS)}")
+        raise unknown("direction", direction, DIRECTIONS, DataError)
     if name is None:
         name = str(getattr(score, "name", None) or "marker")
     y_arr = np.asarray(y)
@@ -403,7 +403,7 @@ def roc_test(
     ``alternative``: ``"two.sided"``, ``"greater"`` (H1: AUC1 > AUC2) or ``"less"``, as pROC.
     """
     if alternative not in ALTERNATIVES:
-        raise DataError(f"alternative: unknown value {alternative!r}; allowed: {', '.join(ALTERNATIVES)}")
+        raise unknown("alternative", alternative, ALTERNATIVES, DataError)
     if paired is None:
         paired = _same_subjects(r1, r2)
     if paired and not _same_subjects(r1, r2):

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 
 def competing_codes(
@@ -496,7 +496,7 @@ def analyze_competing(
 
     src = source or df.attrs.get("source") or "table"
     if missing not in ("error", "drop"):
-        raise DataError(f"missing: unknown value {missing!r}; allowed: drop, error")
+        raise unknown("missing", missing, ("drop", "error"), DataError)
     covariates = list(covariates)
     require_columns(df, [time, event, *covariates] + ([group] if group else []), src)
     where = "row" if df.attrs.get("rows_numbered") else "index"

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exoniche.errors import DataError, suggest
+from exoniche.errors import DataError, unknown
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -85,10 +85,7 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
         raise DataError(f"{source}: legacy .xls is not supported; save it as .xlsx or CSV")
     else:
         allowed = sorted([*TEXT_SUFFIXES, *PARQUET_SUFFIXES, *EXCEL_SUFFIXES])
-        raise DataError(
-            f"{source}: unknown table format {suffix or '(no suffix)'!r}{suggest(suffix, allowed)}; "
-            f"allowed: {', '.join(allowed)}"
-        )
+        raise unknown(source, suffix or "(no suffix)", allowed, DataError, what="table format")
     df.columns = [str(c).strip() for c in df.columns]
     _check_header(df.columns, source)
     if len(df) == 0:
@@ -160,9 +157,7 @@ def _read_excel(raw: bytes, source: str, sheet: str | int | None) -> pd.DataFram
         if sheet.isdigit() and int(sheet) < len(names):
             sheet = int(sheet)
         else:
-            raise DataError(
-                f"{source}: unknown sheet {sheet!r}{suggest(sheet, names)}; sheets: {', '.join(names)}"
-            )
+            raise unknown(source, sheet, names, DataError, what="sheet", label="sheets")
     if isinstance(sheet, int) and not 0 <= sheet < len(names):
         raise DataError(f"{source}: sheet {sheet} does not exist; the workbook has {len(names)} sheet(s)")
     df = book.parse(sheet)
@@ -202,9 +197,7 @@ def require_columns(df: pd.DataFrame, cols: Iterable[str], source: str | None = 
     have = [str(c) for c in df.columns]
     for col in cols:
         if col not in df.columns:
-            raise DataError(
-                f"{_source(df, source)}: unknown column {col!r}{suggest(col, have)}; columns: {', '.join(have)}"
-            )
+            raise unknown(_source(df, source), col, have, DataError, what="column", label="columns")
 
 
 def numeric_column(
@@ -289,10 +282,8 @@ def binary_outcome(
     if pos not in levels:
         # the positive level may be absent because every row is a control: say so in field words
         if len(levels) == 2:
-            raise DataError(
-                f"{src}: outcome column {col!r}: unknown positive level {positive!r}{suggest(pos, levels)}; "
-                f"levels: {', '.join(map(repr, levels))}"
-            )
+            raise unknown(f"{src}: outcome column {col!r}", positive, levels, DataError, what="positive level",
+                          label=None, note=f"; levels: {', '.join(map(repr, levels))}")
         raise DataError(
             f"{src}: outcome column {col!r} has no cases (no row equals positive level {positive!r}); "
             f"levels present: {', '.join(map(repr, levels))}"
@@ -370,7 +361,7 @@ def _plain(value: object) -> object:
 
 def _check_policy(missing: str) -> None:
     if missing not in MISSING_POLICIES:
-        raise DataError(f"missing: unknown value {missing!r}; allowed: {', '.join(MISSING_POLICIES)}")
+        raise unknown("missing", missing, MISSING_POLICIES, DataError)
 
 
 # --------------------------------------------------------------------------------------------- combined

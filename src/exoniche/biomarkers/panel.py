@@ -25,7 +25,7 @@ import pandas as pd
 from scipy import stats
 
 from exoniche.biomarkers._roc import _midranks, placements
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 _BLOCK_DOUBLES = 4_000_000  # ~32 MB per design-matrix block
 
@@ -309,7 +309,7 @@ def panels(
             f"panel: markers with missing values: {', '.join(bad)}; choose a missing-value policy"
         )
     if method not in ("exhaustive", "greedy"):
-        raise DataError(f"panel method: unknown value {method!r}; allowed: exhaustive, greedy")
+        raise unknown("panel method", method, ("exhaustive", "greedy"), DataError)
     p = len(names)
     if not 1 <= max_size <= p:
         raise DataError(f"max-size: must be between 1 and the number of markers ({p}), got {max_size}")

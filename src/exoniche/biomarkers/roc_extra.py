@@ -28,14 +28,14 @@ import pandas as pd
 from scipy import optimize, stats
 
 from exoniche.biomarkers._roc import ROC, roc
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 
 # --------------------------------------------------------------------------------------------- coords
 def coords_at(r: ROC, input: str, values: Sequence[float]) -> pd.DataFrame:
     """Threshold, specificity and sensitivity at given sensitivities or specificities (pROC's rule)."""
     if input not in ("sensitivity", "specificity"):
-        raise DataError(f"coords input: unknown value {input!r}; allowed: sensitivity, specificity")
+        raise unknown("coords input", input, ("sensitivity", "specificity"), DataError)
     thr, se, sp = r.thresholds, r.sensitivities, r.specificities
     src = se if input == "sensitivity" else sp
     decreasing = input == "sensitivity"
@@ -261,7 +261,7 @@ def power_roc_test(
     solved with Brent's method to 1e-12 (pROC's ``uniroot`` stops at about 1e-4).
     """
     if alternative not in ("two.sided", "one.sided"):
-        raise DataError(f"alternative: unknown value {alternative!r}; allowed: one.sided, two.sided")
+        raise unknown("alternative", alternative, ("one.sided", "two.sided"), DataError)
     for name, v in (("power", power), ("sig_level", sig_level)):
         if v is not None and not 0 < v < 1:
             raise DataError(f"{name}: must lie in (0, 1), got {v}")
@@ -334,7 +334,7 @@ def power_roc_test_two(
     from exoniche.biomarkers._roc import _same_subjects, delong_cov
 
     if alternative not in ("two.sided", "one.sided"):
-        raise DataError(f"alternative: unknown value {alternative!r}; allowed: one.sided, two.sided")
+        raise unknown("alternative", alternative, ("one.sided", "two.sided"), DataError)
     if not _same_subjects(r1, r2):
         raise DataError("power for two ROC curves: the curves must be paired (same subjects)")
     cov = delong_cov(np.vstack([r1.v10, r2.v10]), np.vstack([r1.v01, r2.v01])) * r1.n_cases

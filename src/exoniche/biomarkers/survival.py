@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 __all__ = [
     "Concordance",
@@ -540,7 +540,7 @@ class CoxPH:
 
     def __init__(self, ties: str = "efron", conf_level: float = 0.95, eps: float = 1e-9, max_iter: int = 20):
         if ties not in ("efron", "breslow"):
-            raise DataError(f"ties: unknown value {ties!r}; allowed: breslow, efron")
+            raise unknown("ties", ties, ("breslow", "efron"), DataError)
         self.ties, self.conf_level, self.eps, self.max_iter = ties, conf_level, eps, max_iter
 
     def fit(self, X, time, event, names: Sequence[str] | None = None, strata=None) -> CoxPH:
@@ -1103,7 +1103,7 @@ def analyze_survival(
 
     src = source or df.attrs.get("source") or "table"
     if missing not in ("error", "drop"):
-        raise DataError(f"missing: unknown value {missing!r}; allowed: drop, error")
+        raise unknown("missing", missing, ("drop", "error"), DataError)
     covariates = list(covariates)
     dup = sorted({c for c in covariates if covariates.count(c) > 1})
     if dup:

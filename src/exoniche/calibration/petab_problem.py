@@ -26,7 +26,7 @@ from exoniche.biology.mechanism import Mechanism, Species
 from exoniche.biology.parameters import Parameter
 from exoniche.engines.problem import Event, Problem
 from exoniche.engines.sbml_import import CLOCK, ImportedModel, import_sbml
-from exoniche.errors import DataError, ModelError
+from exoniche.errors import DataError, ModelError, unknown
 
 SCALES = ("lin", "log", "log10")
 TRANSFORMS = ("lin", "log", "log10")
@@ -438,7 +438,7 @@ def load(yaml_path: str | Path, *, lint: bool = True, engine: str = "compiled") 
     ``deterministic`` (SciPy BDF per column; no compilation, for large models evaluated a few times).
     """
     if engine not in ENGINES:
-        raise DataError(f"--engine: unknown value {engine!r}; allowed: {', '.join(ENGINES)}")
+        raise unknown("--engine", engine, ENGINES, DataError)
     import petab.v1 as petab
     import yaml
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exoniche.errors import ModelError, ScenarioError, suggest
+from exoniche.errors import ModelError, ScenarioError, check_choice, unknown
 
 METHODS = ("sobol", "morris")
 CHUNK = 256  # samples per engine call / per file of the run folder
@@ -52,8 +52,7 @@ def analyse(model, names: list[str], bounds: list[tuple[float, float]], method: 
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    if method not in METHODS:
-        raise ScenarioError(f"--method: unknown value {method!r}{suggest(method, METHODS)}; allowed: sobol, morris")
+    check_choice("--method", method, METHODS)
     if n < 2:
         raise ScenarioError(f"--n: {n} must be at least 2")
     problem = {"num_vars": len(names), "names": list(names), "bounds": [list(b) for b in bounds]}
@@ -97,7 +96,7 @@ def parse_ranges(experiment, params: list[str], spread: float) -> tuple[list[tup
     for item in params:
         name, _, rng = item.partition("=")
         if name not in base.numbers():
-            raise ScenarioError(f"--params: unknown parameter {name!r}{suggest(name, base.numbers())}")
+            raise unknown("--params", name, base.numbers(), what="parameter", label=None)
         if rng:
             try:
                 lo, hi = (float(v) for v in rng.split(":"))
@@ -129,8 +128,7 @@ def scenario_sensitivity(scenario_path: str | Path, method: str, n: int, params:
     if not outputs:
         raise ScenarioError("--outputs: give at least one output (comma-separated)")
     for o in outputs:
-        if o not in cat:
-            raise ScenarioError(f"--outputs: unknown output {o!r}{suggest(o, cat)}; allowed: {', '.join(cat)}")
+        check_choice("--outputs", o, cat, what="output")
     if workers < 1:
         raise ScenarioError(f"--workers: {workers} must be at least 1")
     scen = load_scenario(scenario_path)

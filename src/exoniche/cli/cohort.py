@@ -34,7 +34,7 @@ def cohort_command(
     ``exoniche biomarkers`` commands. Interrupted runs resume from their finished chunks.
     """
     from exoniche import __version__
-    from exoniche.errors import ScenarioError, suggest
+    from exoniche.errors import ScenarioError, check_choice
     from exoniche.experiments.cohort import parse_cohort
     from exoniche.experiments.scenario import load_scenario
     from exoniche.observe import CohortJob, parse_observe
@@ -45,8 +45,7 @@ def cohort_command(
     sc = load_scenario(scenario)
     exp = sc.base
     if arm is not None:
-        if arm not in sc.arms:
-            raise ScenarioError(f"--arm: unknown arm {arm!r}{suggest(arm, sc.arms)}; allowed: {', '.join(sc.arms)}")
+        check_choice("--arm", arm, sc.arms, what="arm")
         exp = sc.arms[arm]
     names = set(exp.parameters())
     cohort = parse_cohort(sc.cohort or {}, str(scenario), default_seed=sc.seed, parameter_names=names)

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from exoniche.errors import DataError, suggest
+from exoniche.errors import DataError, check_choice, unknown
 
 SECTIONS = (
     "background",
@@ -100,12 +100,7 @@ class Claim:
 
 
 def _check_choice(where: str, fld: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise DataError(
-            f"{where}: field '{fld}' has value {value!r}{suggest(str(value), allowed)}; "
-            f"allowed: {', '.join(allowed)}"
-        )
-    return value
+    return check_choice(f"{where}: field '{fld}'", value, allowed, DataError)
 
 
 def parse_claim(entry: Any, where: str) -> Claim:
@@ -116,7 +111,7 @@ def parse_claim(entry: Any, where: str) -> Claim:
     where = f"{where} (id {cid})"
     for key in entry:
         if key not in _KEYS:
-            raise DataError(f"{where}: unknown field {key!r}{suggest(key, _KEYS)}; allowed: {', '.join(_KEYS)}")
+            raise unknown(where, key, _KEYS, DataError, what="field")
     for key in _REQUIRED:
         if key not in entry or entry[key] in (None, ""):
             raise DataError(f"{where}: required field '{key}' is missing or empty")
@@ -202,4 +197,4 @@ def get_claim(claim_id: str) -> Claim:
     try:
         return by_id[claim_id.upper()]
     except KeyError:
-        raise DataError(f"claim id: unknown value {claim_id!r}{suggest(claim_id.upper(), by_id)}") from None
+        raise unknown("claim id", claim_id.upper(), by_id, DataError, label=None) from None

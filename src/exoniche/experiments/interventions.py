@@ -22,7 +22,7 @@ import yaml
 from exoniche import biology
 from exoniche.biology.mechanism import ZIP_CODES
 from exoniche.engines import Event, ParameterEvent
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, check_choice, unknown
 
 COMMON_FIELDS = ("type", "start_day", "stop_day", "label")
 ON = ("tumour", "injection")
@@ -97,9 +97,7 @@ class Intervention:
     def validate(self, duration_days: float, where: str = "interventions[0]", physiology: str = "mouse") -> None:
         """Raise :class:`ScenarioError` naming ``where.<field>`` for anything out of range."""
         cat = catalogue()
-        if self.type not in cat:
-            raise ScenarioError(f"{where}.type: unknown value {self.type!r}{suggest(self.type, cat)}; "
-                                f"allowed: {', '.join(cat)}")
+        check_choice(f"{where}.type", self.type, cat)
         entry = cat[self.type]
         allowed = fields_of(self.type)
         for name, value in asdict(self).items():
@@ -125,9 +123,7 @@ class Intervention:
                 biology.cargo_keys(self.target)
             except ScenarioError as exc:
                 raise ScenarioError(f"{where}.target: {str(exc).split(': ', 1)[1]}") from None
-            if self.on not in ON:
-                raise ScenarioError(f"{where}.on: unknown value {self.on!r}{suggest(self.on, ON)}; "
-                                    f"allowed: {', '.join(ON)}")
+            check_choice(f"{where}.on", self.on, ON)
         elif self.on != "tumour":
             raise ScenarioError(f"{where}.on: not a field of a {self.type} intervention; allowed: {', '.join(allowed)}")
         if "targets" in entry:
@@ -135,8 +131,7 @@ class Intervention:
                 raise ScenarioError(f"{where}.target: required; allowed: {', '.join(entry['targets'])}")
             key = _integrin(self.target)
             if key not in entry["targets"]:
-                raise ScenarioError(f"{where}.target: unknown value {self.target!r}"
-                                    f"{suggest(self.target, entry['targets'])}; allowed: {', '.join(entry['targets'])}")
+                raise unknown(f"{where}.target", self.target, entry["targets"])
         eff = entry.get("effect")
         if eff:
             value = getattr(self, eff["field"])

@@ -25,7 +25,7 @@ from exoniche import biology
 from exoniche.biology.mechanism import ORGANS
 from exoniche.biology.parameters import PHYSIOLOGIES
 from exoniche.biology.presets import DRAINAGE
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, check_choice, check_keys, unknown
 from exoniche.experiments.interventions import Intervention, catalogue, fields_of
 from exoniche.experiments.setup import ROUTES, CellChallenge, Experiment, Injection
 
@@ -107,10 +107,7 @@ class _Ctx:
     def table(self, value, path: str, allowed, what: str = "a table") -> dict:
         if not isinstance(value, dict):
             raise self.error(path, f"{_show(value)} must be {what}")
-        for key in value:
-            if key not in allowed:
-                raise self.error(f"{path}.{key}" if path else key,
-                                 f"unknown key{suggest(key, allowed)}; allowed: {', '.join(allowed)}")
+        check_keys(f"{self.source}: {path}" if path else self.source, value, allowed)
         return value
 
     def number(self, value, path: str, lo: float | None = None, hi: float | None = None, *, lo_open=False,
@@ -128,8 +125,8 @@ class _Ctx:
         if not isinstance(value, str):
             allowed = f"; allowed: {', '.join(choices)}" if choices else ""
             raise self.error(path, f"{_show(value)} is not a string{allowed}")
-        if choices is not None and value not in choices:
-            raise self.error(path, f"unknown value {value!r}{suggest(value, choices)}; allowed: {', '.join(choices)}")
+        if choices is not None:
+            check_choice(f"{self.source}: {path}", value, choices)
         return value
 
     def boolean(self, value, path: str) -> bool:
@@ -203,8 +200,9 @@ def _cargo_key(ctx: _Ctx, name: str, path: str) -> tuple[str, ...]:
     try:
         return biology.cargo_keys(name)
     except ScenarioError:
-        raise ctx.error(path, f"unknown cargo component {name!r}{suggest(name, _cargo_names())}; allowed: "
-                              f"{', '.join(biology.CARGO)} (or aliases such as ITGβ4, miR-25-3p, PD-L1)") from None
+        raise unknown(f"{ctx.source}: {path}", name, _cargo_names(), what="cargo component", label=None,
+                      note=f"; allowed: {', '.join(biology.CARGO)} (or aliases such as ITGβ4, miR-25-3p, PD-L1)"
+                      ) from None
 
 
 def _cargo_profile(ctx: _Ctx, value, path: str) -> dict[str, float]:
@@ -363,8 +361,8 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
         known = exp.__class__(**{**exp.__dict__, "parameter_changes": {}}).parameters()
         for name in user_params:
             if name not in set(known):
-                raise ctx.error(f"{p}parameters.{name}", f"unknown parameter{suggest(name, known)}; "
-                                                        "see `exoniche params`")
+                raise unknown(f"{ctx.source}: {p}parameters.{name}", name, known, what="parameter", label=None,
+                              show_value=False, note="; see `exoniche params`")
         exp.problem()
     except ScenarioError as exc:
         if str(exc).startswith(ctx.source):

@@ -16,7 +16,7 @@ import numpy as np
 from exoniche import biology
 from exoniche.biology.presets import CARGO
 from exoniche.engines import Event, Problem
-from exoniche.errors import ScenarioError
+from exoniche.errors import ScenarioError, check_choice, unknown
 
 ROUTES = ("venous", "portal", "intracardiac")
 
@@ -112,9 +112,7 @@ class Experiment:
     interventions: list = field(default_factory=list)  # experiments.interventions.Intervention, in time
 
     def parameters(self) -> biology.ParameterSet:
-        if self.immune_status not in biology.IMMUNE_STATUS:
-            raise ScenarioError(f"host.immune_status: unknown value {self.immune_status!r}; allowed: "
-                                f"{', '.join(biology.IMMUNE_STATUS)}")
+        check_choice("host.immune_status", self.immune_status, biology.IMMUNE_STATUS)
         tumour = biology.tumour_preset(self.tumour) if self.tumour else None
         if tumour is None and self.tumour_initial_g > 0:
             raise ScenarioError("tumour.initial_g: a tumour mass needs a tumour preset")
@@ -128,7 +126,7 @@ class Experiment:
                 raise ScenarioError(f"{name}: {v} must lie in 0..0.999 (fraction of PD-1 blocked)")
         route = self.challenge.route if self.challenge else None
         if route is not None and route not in ROUTES:
-            raise ScenarioError(f"challenge.route: unknown value {route!r}; allowed: {', '.join(ROUTES)}")
+            raise unknown("challenge.route", route, ROUTES)
         line = self.challenge.cell_line if self.challenge else None
         line = biology.tumour_preset(line) if line else None
         params = biology.scenario_parameters(

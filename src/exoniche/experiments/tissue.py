@@ -24,7 +24,7 @@ from exoniche.engines.tissue.model import (
     run_tissue,
     tissue_parameters,
 )
-from exoniche.errors import DataError, ScenarioError, suggest
+from exoniche.errors import DataError, ScenarioError, check_choice, check_keys
 from exoniche.experiments.scenario import Scenario
 from exoniche.experiments.tissue_coupling import cargo_levels, organ_arrivals, organ_niche
 
@@ -47,14 +47,10 @@ def parse_tissue(table: dict, source: str, seed: int) -> TissueSetup:
     def err(path, msg):
         return ScenarioError(f"{source}: tissue.{path}: {msg}")
 
-    for k in table:
-        if k not in TISSUE_KEYS:
-            raise err(k, f"unknown key{suggest(k, TISSUE_KEYS)}; allowed: {', '.join(TISSUE_KEYS)}")
+    check_keys(f"{source}: tissue", table, TISSUE_KEYS)
     try:
         organ = table.get("organ", "lung")
-        if organ not in organs():
-            raise err("organ", f"unknown value {organ!r}{suggest(str(organ), organs())}; allowed: "
-                               f"{', '.join(organs())}")
+        check_choice(f"{source}: tissue.organ", organ, organs())
         size = table.get("size_um", [1000.0, 1000.0])
         if not isinstance(size, list) or len(size) not in (2, 3):
             raise err("size_um", f"{size!r} must be a list of 2 or 3 lengths (µm)")
@@ -62,10 +58,7 @@ def parse_tissue(table: dict, source: str, seed: int) -> TissueSetup:
         cells = table.get("cells", {})
         if not isinstance(cells, dict):
             raise err("cells", "must be a table of cell type = count")
-        for k in cells:
-            if k not in cell_types():
-                raise err(f"cells.{k}", f"unknown cell type{suggest(k, cell_types())}; allowed: "
-                                        f"{', '.join(cell_types())}")
+        check_keys(f"{source}: tissue.cells", cells, cell_types())
         diff = table.get("diffusion_um2_per_min", {})
         if not isinstance(diff, dict):
             raise err("diffusion_um2_per_min", f"must be a table of substrate = µm^2/min ({', '.join(SUBSTRATES)})")

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 FIGURES = ("trajectories.png", "metastasis.png", "metastasis_free.png", "uptake.png")
@@ -103,8 +103,8 @@ def trajectories(path: Path, variables: list[str]) -> dict:
     df = pd.read_parquet(path / "trajectories.parquet")
     missing = [v for v in variables if v not in df.columns]
     if missing:
-        raise DataError(f"var: unknown variable {missing[0]!r}; allowed: "
-                        f"{', '.join(c for c in df.columns if c not in ('arm', 'time'))}")
+        raise unknown("var", missing[0], [c for c in df.columns if c not in ("arm", "time")], DataError,
+                      what="variable")
     out = {}
     for v in variables:
         out[v] = {arm: {"time": g["time"].tolist(), "value": g[v].tolist()} for arm, g in df.groupby("arm", sort=False)}
