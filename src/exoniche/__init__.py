@@ -20,14 +20,14 @@ try:
 except PackageNotFoundError:  # running from a source tree without installation
     __version__ = "0.0.0+unknown"
 
-from exoniche.errors import DataError, ExonicheError, ModelError, ScenarioError  # noqa: E402
+from exoniche.errors import DataError, ExonicheError, ModelError, NotFittedError, ScenarioError  # noqa: E402
 
 # name -> subpackage that defines it (PEP 562 lazy attributes)
 _LAZY = {name: "exoniche.experiments" for name in (
     "CellChallenge", "Experiment", "Injection", "Scenario", "compare", "load_scenario", "loads_scenario", "run",
     "simulate")}  # fmt: skip
 
-__all__ = ["__version__", "ExonicheError", "ScenarioError", "DataError", "ModelError", *sorted(_LAZY)]
+__all__ = ["__version__", "ExonicheError", "ScenarioError", "DataError", "ModelError", "NotFittedError", *sorted(_LAZY)]
 
 
 def __getattr__(name: str):

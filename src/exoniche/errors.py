@@ -28,6 +28,10 @@ class ModelError(ExonicheError):
     """A model definition or parameter set is inconsistent."""
 
 
+class NotFittedError(ExonicheError, AttributeError):
+    """An estimator's results were asked for before :meth:`fit` (an ``AttributeError`` too, so ``hasattr`` works)."""
+
+
 def suggest(value: object, allowed: Iterable[object]) -> str:
     """Return `` (did you mean "x"?)`` for the closest allowed value, or ``""``.
 

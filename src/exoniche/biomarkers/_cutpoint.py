@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from exoniche._ci import z_two_sided
 from exoniche.biomarkers._roc import ROC
 from exoniche.errors import DataError
 
@@ -79,7 +80,7 @@ class Cutpoint:
     def measures(self) -> pd.DataFrame:
         """Se, Sp, PPV, NPV (exact CIs), accuracy, Youden J, LR+ and LR- (log-method CIs)."""
         tp, fp, fn, tn, level = self.tp, self.fp, self.fn, self.tn, self.conf_level
-        z = float(stats.norm.ppf(0.5 + level / 2))
+        z = z_two_sided(level)
         rows = []
         for name, k, n in (
             ("sensitivity", tp, tp + fn),

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from exoniche._ci import z_two_sided
 from exoniche.errors import DataError, unknown
 
 DIRECTIONS = ("auto", "<", ">")
@@ -85,10 +86,6 @@ def auto_direction(cases: np.ndarray, controls: np.ndarray) -> str:
     return "<" if np.median(controls) <= np.median(cases) else ">"
 
 
-def _z(conf_level: float) -> float:
-    return float(stats.norm.ppf(0.5 + conf_level / 2))
-
-
 # --------------------------------------------------------------------------------------------- ROC
 @dataclass(eq=False)
 class ROC:
@@ -128,7 +125,7 @@ class ROC:
         self.v01 = ((case_above + 0.5 * n_case) / m)[g_ctrl]
         self.auc = float(np.mean(self.v10))
         self.var = float(delong_cov(self.v10, self.v01)[0, 0])
-        half = _z(self.conf_level) * np.sqrt(self.var)
+        half = z_two_sided(self.conf_level) * np.sqrt(self.var)
         self.ci = (
             (max(0.0, self.auc - float(half)), min(1.0, self.auc + float(half)))
             if np.isfinite(half)
@@ -414,7 +411,7 @@ def roc_test(
     if r1.direction != r2.direction:
         warnings.append("DeLong's test should not be applied to ROC curves with a different direction.")
     diff = r1.auc - r2.auc
-    z_crit = _z(conf_level)
+    z_crit = z_two_sided(conf_level)
     if paired:
         cov = delong_cov(np.vstack([r1.v10, r2.v10]), np.vstack([r1.v01, r2.v01]))
         var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]

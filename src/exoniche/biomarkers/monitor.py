@@ -38,7 +38,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from exoniche._ci import z_two_sided
 from exoniche.errors import DataError, suggest
+
+Z95 = z_two_sided(0.95)
 
 __all__ = [
     "RCV",
@@ -84,7 +87,7 @@ class RCV:
     z: float
 
 
-def reference_change_value(analytical_cv: float, within_cv: float, z: float = 1.959963984540054) -> RCV:
+def reference_change_value(analytical_cv: float, within_cv: float, z: float = Z95) -> RCV:
     """Fokkema's asymmetric RCV for log-normal data; ``z = 1.96`` for two-sided 95 %."""
     s = math.hypot(cv_to_sigma(analytical_cv), cv_to_sigma(within_cv))
     return RCV(
@@ -549,7 +552,7 @@ def monitor_patient(
             f"{src}: patient {pid!r} has a single time point ({time_col}={times[mine].iloc[0]:g}, "
             f"{describe_rows(df, rows)}); monitoring needs at least two"
         )
-    z_rcv = stats.norm.ppf(0.5 + conf_level / 2)
+    z_rcv = z_two_sided(conf_level)
     results: dict[str, MarkerMonitor] = {}
     for marker in own_markers:
         sel = mine & (mk == marker)

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from exoniche._ci import z_two_sided
 from exoniche.biomarkers._roc import _midranks, placements
 from exoniche.errors import DataError, unknown
 
@@ -217,7 +218,7 @@ def _table(
     names: Sequence[str], panels: list[tuple[int, ...]], fold_auc, oof, y: np.ndarray, conf_level: float
 ) -> pd.DataFrame:
     """Rank panels and compare each with its best single member by paired DeLong on OOF scores."""
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    z = z_two_sided(conf_level)
     v10, v01 = placements(oof[:, y], oof[:, ~y])
     auc = v10.mean(axis=1)
     m, n = v10.shape[1], v01.shape[1]

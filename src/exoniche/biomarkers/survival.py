@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.errors import DataError, unknown
+from exoniche._ci import z_two_sided
+from exoniche.biomarkers._estimator import Estimator
+from exoniche.errors import DataError, check_choice, unknown
 
 __all__ = [
     "Concordance",
@@ -50,7 +52,6 @@ __all__ = [
     "time_dependent_auc",
 ]
 
-_Z975 = stats.norm.ppf(0.975)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def _median_rule(y: np.ndarray, x: np.ndarray) -> float:
     return float(x[0])
 
 
-class KaplanMeier:
+class KaplanMeier(Estimator):
     """Kaplan–Meier estimate, as ``survfit(Surv(time, event) ~ 1)`` with its defaults.
 
     Standard error is Greenwood's on the cumulative-hazard scale (R's ``std.err``); the CI is R's
@@ -160,8 +161,11 @@ class KaplanMeier:
     """
 
     def __init__(self, conf_level: float = 0.95, label: str = "all") -> None:
-        self.conf_level = conf_level
+        super().__init__(conf_level)
         self.label = label
+
+    def _fitted_repr(self) -> dict:
+        return {"n": self.n, "events": self.n_events_total}
 
     def fit(self, time, event, rmean_endtime: float | None = None) -> KaplanMeier:
         t, e = _as_time_event(time, event)
@@ -178,7 +182,7 @@ class KaplanMeier:
             self.std_err = np.sqrt(np.cumsum(green))
         self.cumhaz = np.cumsum(d / n)
         self.std_chaz = np.sqrt(np.cumsum(d / n**2))
-        z = stats.norm.ppf(0.5 + self.conf_level / 2)
+        z = z_two_sided(self.conf_level)
         with np.errstate(divide="ignore", invalid="ignore"):
             ls = np.where(self.survival > 0, np.log(np.where(self.survival > 0, self.survival, 1.0)), np.nan)
             self.ci_low = np.exp(ls - z * self.std_err)
@@ -473,11 +477,10 @@ class _RiskSets:
         self.n_deaths = np.array([len(i) for i in self.death_idx])
 
 
-def _cox_terms(rs: _RiskSets, beta: np.ndarray, efron: bool, Z: np.ndarray | None = None):
+def _cox_terms(rs: _RiskSets, beta: np.ndarray, efron: bool):
     """Partial log-likelihood, score and information (Efron or Breslow) at ``beta``.
 
-    ``Z`` optionally gives a different covariate matrix for the score/information (rows as rs.X) that
-    may depend on the death time: ``Z(t) = X * g(t)`` is handled by the caller through ``_zph_terms``.
+    :func:`cox_zph` computes its own time-transformed score terms; this is the plain Cox fit's.
     """
     X = rs.X
     eta = X @ beta
@@ -520,7 +523,7 @@ class _Test:
         return {"statistic": self.statistic, "df": self.df, "p": self.p}
 
 
-class CoxPH:
+class CoxPH(Estimator):
     """Cox proportional-hazards model, as R's ``coxph`` (Newton–Raphson from 0, eps 1e-9, 20 iterations).
 
     Parameters
@@ -539,9 +542,9 @@ class CoxPH:
     """
 
     def __init__(self, ties: str = "efron", conf_level: float = 0.95, eps: float = 1e-9, max_iter: int = 20):
-        if ties not in ("efron", "breslow"):
-            raise unknown("ties", ties, ("breslow", "efron"), DataError)
-        self.ties, self.conf_level, self.eps, self.max_iter = ties, conf_level, eps, max_iter
+        super().__init__(conf_level)
+        self.ties = check_choice("ties", ties, ("efron", "breslow"), DataError)
+        self.eps, self.max_iter = eps, max_iter
 
     def fit(self, X, time, event, names: Sequence[str] | None = None, strata=None) -> CoxPH:
         """Fit; ``strata`` (one label per row) gives each stratum its own baseline hazard (R's ``strata()``)."""
@@ -596,7 +599,7 @@ class CoxPH:
         self.se = np.sqrt(np.diag(self.var))
         self.z = self.coef / self.se
         self.p = 2 * stats.norm.sf(np.abs(self.z))
-        zq = stats.norm.ppf(0.5 + self.conf_level / 2)
+        zq = z_two_sided(self.conf_level)
         self.hr = np.exp(self.coef)
         self.hr_ci_low = np.exp(self.coef - zq * self.se)
         self.hr_ci_high = np.exp(self.coef + zq * self.se)
@@ -896,6 +899,7 @@ def time_dependent_auc(time, event, marker, times: Sequence[float]) -> pd.DataFr
 # --------------------------------------------------------------------------------------------------
 # one call on a measurement table: what `exoniche biomarkers survival` prints
 # --------------------------------------------------------------------------------------------------
+@dataclass(repr=False)
 class SurvivalAnalysis:
     """KM (overall or by group), log-rank, Cox PH (multivariable and univariable), cox.zph, C and AUC(t).
 
@@ -904,8 +908,31 @@ class SurvivalAnalysis:
     part is reported.
     """
 
-    def __init__(self, **parts: Any) -> None:
-        self.__dict__.update(parts)
+    source: str
+    time_col: str
+    event_col: str
+    group_col: str | None
+    covariates: list[str]
+    at: list[float]
+    n: int
+    events: int
+    event_coding: str
+    followup_median: float
+    km: KaplanMeier | dict[str, KaplanMeier]
+    logrank: LogRankTest | None
+    cox: CoxPH | None
+    cox_univariable: dict[str, CoxPH]
+    cox_dropped: int
+    ph_test: PHTest | None
+    td_auc: pd.DataFrame | None
+    strata_col: str | None = None
+
+    def __repr__(self) -> str:
+        """Short: the table, its size and which parts were computed."""
+        parts = [p for p, v in (("km by " + str(self.group_col), self.group_col), ("logrank", self.logrank),
+                                ("cox", self.cox), ("cox.zph", self.ph_test)) if v is not None]
+        return (f"SurvivalAnalysis(source={self.source!r}, n={self.n}, events={self.events}, "
+                f"covariates={self.covariates}, parts={parts or ['km']})")
 
     def km_table(self, km: KaplanMeier) -> list[dict]:
         """The curve at each observed time, plus the requested ``at`` times (flagged ``requested``)."""
@@ -1006,7 +1033,7 @@ class SurvivalAnalysis:
             ]
             out["concordance"] = cox.concordance.to_dict()
             out["ph_test"] = None if self.ph_test is None else self.ph_test.to_dict()
-            out["cox_model"]["strata"] = getattr(self, "strata_col", None)
+            out["cox_model"]["strata"] = self.strata_col
             out["td_auc"] = self.td_auc.to_dict(orient="records")
         if self.logrank is not None:
             lr = self.logrank

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from exoniche._ci import z_two_sided
 from exoniche.biology.mechanism import CELLS, NICHE_INDICES, ORGAN_NAMES, ORGANS
 from exoniche.experiments._simulate import simulate
 from exoniche.experiments.readouts import at, biodistribution
 from exoniche.experiments.setup import Experiment
 
-Z95 = 1.959963984540054
+Z95 = z_two_sided(0.95)
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:

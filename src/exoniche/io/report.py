@@ -18,6 +18,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from exoniche import __version__  # noqa: E402
+from exoniche._ci import z_two_sided
 from exoniche.biology.mechanism import NICHE_INDICES, ORGAN_NAMES, ORGANS  # noqa: E402
 from exoniche.errors import ScenarioError  # noqa: E402
 
@@ -110,7 +111,7 @@ def figure_metastasis(ds, summary: dict, path: Path) -> Path:
     for off, key, label, colour in ((-0.2, "p_metastasis_seeded", "seeded", "#9ecae1"),
                                     (0.2, "p_metastasis_detectable", "detectable (≥ 1 mm)", "#08519c")):
         p = np.array([r[key] for r in summary["organs"]])
-        err = 1.96 * np.sqrt(p * (1 - p) / n)
+        err = z_two_sided(0.95) * np.sqrt(p * (1 - p) / n)
         ax1.bar(x + off, p, width=0.4, yerr=err, capsize=3, color=colour, label=label)
     ax1.set_xticks(x, names)
     ax1.set_ylim(0, 1.05)
