@@ -2,6 +2,7 @@
 
 from exoniche.biomarkers._cutpoint import Cutpoint, clopper_pearson, cutpoint, stard_table
 from exoniche.biomarkers._roc import ROC, ROCTest, compare_all, delong_cov, placements, plot_rocs, roc, roc_test
+from exoniche.biomarkers.analyses import ROCAnalysis, analyze_roc
 from exoniche.biomarkers.data import (
     binary_outcome,
     check_not_constant,
@@ -34,8 +35,8 @@ from exoniche.biomarkers.survival import (
 )
 
 __all__ = [
-    "ROC", "Concordance", "CoxPH", "Cutpoint", "KaplanMeier", "PanelResult", "PatientMonitor", "ROCTest",
-    "ResponseResult", "analyze_survival", "binary_outcome", "check_not_constant", "check_unique_ids",
+    "ROC", "ROCAnalysis", "Concordance", "CoxPH", "Cutpoint", "KaplanMeier", "PanelResult", "PatientMonitor", "ROCTest",
+    "ResponseResult", "analyze_roc", "analyze_survival", "binary_outcome", "check_not_constant", "check_unique_ids",
     "clopper_pearson", "compare_all", "concordance", "cox_zph", "cutpoint", "delong_cov", "fit_panel",
     "kaplan_meier", "log_linear_trend", "logrank_test", "long_to_wide", "monitor_patient", "numeric_column",
     "outcome_and_markers", "panels", "placements", "plot_rocs", "read_table", "reference_change_value",

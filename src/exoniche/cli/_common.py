@@ -27,15 +27,3 @@ def print_json(obj: Any) -> None:
 
     sys.stdout.write(dumps(obj) + "\n")
     sys.stdout.flush()
-
-
-def pending(name: str, doc: str):
-    """A registered-but-unbuilt command: says so on stderr and exits 3 (never pretends to work)."""
-    import typer
-
-    def command(args: list[str] = typer.Argument(None, hidden=True)) -> None:
-        err_console.print(f"exoniche {name}: not implemented yet in this version")
-        raise typer.Exit(3)
-
-    command.__doc__ = doc
-    return command

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -26,12 +25,9 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _save_figure(ax, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+    from exoniche.io.figures import save_figure
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ax.figure.savefig(path, bbox_inches="tight")
-    plt.close(ax.figure)
-    return path
+    return save_figure(ax, path)
 
 
 def roc_command(
@@ -73,44 +69,21 @@ def roc_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """AUC with DeLong 95 % CI per marker; paired (or unpaired, with --sample) DeLong tests between them."""
-    import pandas as pd
-
-    from exoniche.biomarkers._roc import plot_rocs
-    from exoniche.biomarkers.analyses import marker_list, parse_partial, roc_analysis
+    from exoniche.biomarkers.analyses import analyze_roc, marker_list, parse_partial
     from exoniche.biomarkers.data import read_table
+    from exoniche.io.biomarker_files import write_roc_files
 
     markers = marker_list(marker)
     bounds = parse_partial(partial)
-    result, rocs = roc_analysis(
-        read_table(data, sheet=sheet), data.name, outcome, markers, positive, direction=direction,
+    analysis = analyze_roc(
+        read_table(data, sheet=sheet), outcome, markers, positive, source=data.name, direction=direction,
         missing=missing, sample=sample, bootstrap=bootstrap, seed=seed, id_col=id_col, partial=bounds,
         partial_focus=partial_focus, partial_correct=partial_correct, alternative=alternative, pr=pr,
         percent=percent,
     )
+    result, rocs = analysis.to_dict(), analysis.rocs
     records, comparisons = result["markers"], result["comparisons"]
-    written = []
-    if plot or out:
-        ax = plot_rocs(rocs)
-        if plot:
-            written.append(_save_figure(ax, plot))
-        if out:
-            import matplotlib.pyplot as plt
-
-            out.mkdir(parents=True, exist_ok=True)
-            if plot:
-                ax = plot_rocs(rocs)
-            written.append(_save_figure(ax, out / "roc.png"))
-            plt.close("all")
-            curves = pd.concat([r.to_frame().assign(marker=r.name) for r in rocs], ignore_index=True)
-            curves.to_csv(out / "roc_curves.csv", index=False)
-            (out / "roc.json").write_text(json.dumps(result, indent=2, default=float))
-            written += [out / "roc_curves.csv", out / "roc.json"]
-            if pr:
-                from exoniche.biomarkers.roc_extra import pr_curve
-
-                prs = pd.concat([pr_curve(r).assign(marker=r.name) for r in rocs], ignore_index=True)
-                prs.to_csv(out / "pr_curves.csv", index=False)
-                written.append(out / "pr_curves.csv")
+    written = write_roc_files(analysis, plot=plot, out=out)
     result["files"] = [str(p) for p in written]
     if json_:
         print_json(result)

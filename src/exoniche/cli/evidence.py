@@ -107,3 +107,8 @@ def graph(
         print_json(summary)
     else:
         console.print(f"wrote {path} ({summary['nodes']} entities, {summary['edges']} relations)")
+
+
+def register(parent: typer.Typer) -> None:
+    """Add the ``evidence`` command group to ``parent``."""
+    parent.add_typer(app, name="evidence")

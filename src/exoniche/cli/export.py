@@ -93,3 +93,8 @@ def petab(
     else:
         console.print(f"wrote {path}: {checked.n_measurements} measurements, {len(checked.estimated)} estimated "
                       f"parameters; petablint: no errors")
+
+
+def register(parent: typer.Typer) -> None:
+    """Add the ``export`` command group to ``parent``."""
+    parent.add_typer(app, name="export")

@@ -97,3 +97,8 @@ def profile(
         ci = f"[{'-inf' if lo is None else f'{lo:.4g}'}, {'+inf' if hi is None else f'{hi:.4g}'}]"
         console.print(f"  {p['id']:<28} {p['estimate']:.4g}  95% CI {ci} ({p['scale']} scale): {p['class']}")
     console.print(f"wrote {run_dir / 'profiles.json'}")
+
+
+def register(parent: typer.Typer) -> None:
+    """Add the ``fit`` command group to ``parent``."""
+    parent.add_typer(app, name="fit")

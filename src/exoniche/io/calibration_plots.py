@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from exoniche.io.compare_report import save_figure  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 
 
 def _safe(name: str) -> str:

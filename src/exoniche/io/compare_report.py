@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 from exoniche import __version__  # noqa: E402
 from exoniche.biology.mechanism import ORGAN_NAMES  # noqa: E402
 from exoniche.experiments import km_curve  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 from exoniche.io.report import INDEX_LABELS, _fmt, _img, _prepare  # noqa: E402
 
 ARM_COLOURS = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
@@ -52,14 +53,6 @@ def focus_organ(cmp) -> str:
 
 def _spines(ax):
     ax.spines[["top", "right"]].set_visible(False)
-
-
-def save_figure(fig, path: Path) -> Path:
-    """Finish a report figure: tight layout, 120 dpi PNG, figure closed."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:

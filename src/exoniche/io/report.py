@@ -21,6 +21,7 @@ from exoniche import __version__  # noqa: E402
 from exoniche._ci import z_two_sided
 from exoniche.biology.mechanism import NICHE_INDICES, ORGAN_NAMES, ORGANS  # noqa: E402
 from exoniche.errors import ScenarioError  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 
 INDEX_LABELS = {
     "S100": "S100 inflammation", "Perm": "vascular permeability", "Ang": "angiogenesis",
@@ -43,13 +44,10 @@ def _prepare(out: Path) -> Path:
 
 
 def _save(fig, axes, path: Path) -> Path:
-    """Common figure finish: open axes, tight layout, 130 dpi PNG."""
+    """Common figure finish: open axes, then :func:`~exoniche.io.figures.save_figure`."""
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_exosomes_tumour(ds, path: Path) -> Path:
@@ -97,10 +95,7 @@ def figure_niche(ds, path: Path) -> Path:
     for ax in axes[:, 0]:
         ax.set_ylabel("fold over healthy organ")
     fig.suptitle("Pre-metastatic niche indices per organ", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_metastasis(ds, summary: dict, path: Path) -> Path:

@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from exoniche.experiments.studies import STUDIES, StudyResult, run_study
-from exoniche.io.compare_report import colour, save_figure, write_study
+from exoniche.io.compare_report import colour, write_study
+from exoniche.io.figures import save_figure
 from exoniche.io.report import _prepare
 
 
@@ -34,7 +35,7 @@ def plot_sources(result: StudyResult, path: Path) -> Path:
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("effect on niche score (mean index rise over healthy)")
     fig.suptitle("Which exosome source builds each organ's niche? (4175-LuT mouse, 2x2 design per host source)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_interactions(result: StudyResult, path: Path) -> Path:
@@ -53,7 +54,7 @@ def plot_interactions(result: StudyResult, path: Path) -> Path:
     axes[0].set_yticks(ypos, table["term"])
     fig.suptitle("Cargo components of 4175-LuT exosomes: main effects (red) and two-way interactions (grey), "
                  f"2^4 knockout design, day {result.figure['days']:g}", fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_resection(result: StudyResult, path: Path) -> Path:
@@ -81,7 +82,7 @@ def plot_resection(result: StudyResult, path: Path) -> Path:
     ax2.set_title("Metastasis risk by resection timing", fontsize=11)
     for ax in (ax1, ax2):
         ax.spines[["top"]].set_visible(False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_schedules(result: StudyResult, path: Path) -> Path:
@@ -105,7 +106,7 @@ def plot_schedules(result: StudyResult, path: Path) -> Path:
     ax2.set_title("How much each schedule cuts seeding", fontsize=11)
     for ax in (ax1, ax2):
         ax.spines[["top", "right"]].set_visible(False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 PLOTS = {"sources": plot_sources, "interactions": plot_interactions, "resection": plot_resection,
@@ -161,16 +162,12 @@ def plot_biomarkers(result: StudyResult, path: Path) -> Path:
         a.spines[["top", "right"]].set_visible(False)
     fig.suptitle("Open question 4: how reliable are exosomal biomarkers for metastasis? (virtual cohort)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 PLOTS["biomarkers"] = plot_biomarkers
 ALL_STUDIES = (*STUDIES, "biomarkers")  # biomarkers is computed in exoniche.biomarkers (a later layer)
 assert set(PLOTS) == set(ALL_STUDIES)
-
-
-def _save(fig, path: Path) -> Path:
-    return save_figure(fig, path)
 
 
 def write_study_report(result: StudyResult, out: str | Path) -> dict:

@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
-from exoniche.io.compare_report import page, save_figure  # noqa: E402
+from exoniche.io.compare_report import page  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 from exoniche.io.report import _img  # noqa: E402
 
 TYPE_STYLE = {"fibroblast": ("#2ca02c", 14), "kupffer": ("#2ca02c", 14), "epithelial": ("#c7c7c7", 8),
@@ -55,9 +56,7 @@ def figure_snapshots(arm, path: Path) -> Path:
         im = _draw(ax, arm, i, vmax)
     fig.colorbar(im, ax=axes, shrink=0.8, label="tumour exosomes (particles/µm³)")
     np.atleast_1d(axes)[-1].legend(fontsize=7, loc="upper right", markerscale=1.2, framealpha=0.8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def animation(arm, path: Path) -> Path:

@@ -392,7 +392,9 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
         res = await _monitor(file, patient, analytical_cv, within_cv, marker, time_unit)
         tmp = Path(tempfile.mkdtemp(prefix="exoniche-report-"))
         try:
-            written = res.write_report(tmp)
+            from exoniche.io.monitor_report import write_monitor_report
+
+            written = write_monitor_report(res, tmp)
             page = next(p for p in written.values() if str(p).endswith(".html"))
             return HTMLResponse(Path(page).read_text(encoding="utf-8"))
         finally:
