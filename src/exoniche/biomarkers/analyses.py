@@ -323,5 +323,46 @@ def panel_analysis(
     return panels(y, X, max_size=max_size, method=method, folds=folds, repeats=repeats, seed=seed)
 
 
-__all__ = ["ROCAnalysis", "analyze_roc", "cutpoint_analysis", "marker_list", "panel_analysis", "parse_cv",
-           "parse_floats", "parse_partial", "roc_analysis"]
+def analyze_response(
+    df: pd.DataFrame,
+    outcome: str,
+    positive: str | None = None,
+    *,
+    source: str | None = None,
+    pre: str | None = None,
+    on: str | None = None,
+    marker: str | None = None,
+    baseline: float | None = None,
+    on_time: float | None = None,
+    direction: str = "auto",
+    method: str = "youden",
+    missing: str = "error",
+):
+    """Pre-treatment level and on-treatment fold change as predictors of response (``biomarkers response``).
+
+    A wide table names its columns (``pre``, optionally ``on``); a long table (patient, time, marker, value)
+    names the ``marker`` and the two visit times ``baseline`` and ``on_time``.
+
+    Returns
+    -------
+    ResponseResult
+        See :func:`exoniche.biomarkers.treatment_response`.
+    """
+    from exoniche.biomarkers.data import outcome_and_markers
+    from exoniche.biomarkers.response import response_from_long, treatment_response
+
+    source = source or df.attrs.get("source") or "table"
+    if pre:
+        cols = [pre] + ([on] if on else [])
+        y, X = outcome_and_markers(df, outcome, cols, positive, source, missing)
+        return treatment_response(y, X[pre], X[on] if on else None, marker=pre, direction=direction, method=method)
+    if marker:
+        if baseline is None or on_time is None:
+            raise DataError("long table: give --baseline and --on-time (the two visit times)")
+        y, pre_v, on_v, _ = response_from_long(df, marker, outcome, positive, baseline, on_time, source=source)
+        return treatment_response(y, pre_v, on_v, marker=marker, direction=direction, method=method)
+    raise DataError("say which marker: --pre COL [--on COL] for a wide table, or --marker NAME for a long one")
+
+
+__all__ = ["ROCAnalysis", "analyze_response", "analyze_roc", "cutpoint_analysis", "marker_list", "panel_analysis",
+           "parse_cv", "parse_floats", "parse_partial", "roc_analysis"]

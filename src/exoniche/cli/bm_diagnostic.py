@@ -138,7 +138,7 @@ def cutpoint_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Cut-points with Se, Sp, PPV, NPV (exact CIs), LR+/LR- and the 2x2 table: a STARD-style table."""
-    from exoniche.biomarkers._cutpoint import stard_table
+    from exoniche.biomarkers import stard_table
     from exoniche.biomarkers.analyses import cutpoint_analysis, marker_list
     from exoniche.biomarkers.data import read_table
 
@@ -328,32 +328,13 @@ def response_command(
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
     """Pre-treatment level and on-treatment fold change as predictors of response (ROC + cut-point)."""
-    from exoniche.biomarkers._cutpoint import stard_table
-    from exoniche.biomarkers._roc import plot_rocs
+    from exoniche.biomarkers import plot_rocs, stard_table
+    from exoniche.biomarkers.analyses import analyze_response
     from exoniche.biomarkers.data import read_table
-    from exoniche.biomarkers.response import response_from_long, treatment_response
-    from exoniche.errors import DataError
 
-    df = read_table(data, sheet=sheet)
-    if pre:
-        from exoniche.biomarkers.data import outcome_and_markers
-
-        cols = [pre] + ([on] if on else [])
-        y, X = outcome_and_markers(df, outcome, cols, positive, data.name, missing)
-        res = treatment_response(
-            y, X[pre], X[on] if on else None, marker=pre, direction=direction, method=method
-        )
-    elif marker:
-        if baseline is None or on_time is None:
-            raise DataError("long table: give --baseline and --on-time (the two visit times)")
-        y, pre_v, on_v, _ = response_from_long(
-            df, marker, outcome, positive, baseline, on_time, source=data.name
-        )
-        res = treatment_response(y, pre_v, on_v, marker=marker, direction=direction, method=method)
-    else:
-        raise DataError(
-            "say which marker: --pre COL [--on COL] for a wide table, or --marker NAME for a long one"
-        )
+    res = analyze_response(read_table(data, sheet=sheet), outcome, positive, source=data.name, pre=pre, on=on,
+                           marker=marker, baseline=baseline, on_time=on_time, direction=direction, method=method,
+                           missing=missing)
     written = []
     if plot:
         written.append(
