@@ -40,5 +40,5 @@ def __getattr__(name: str):
 
 
 def __dir__() -> list[str]:
-    """Module attributes including the lazily loaded ones."""
+    """List the module's attributes including the lazily loaded ones."""
     return sorted(set(globals()) | set(_LAZY))

@@ -20,7 +20,7 @@ from exoniche.biology.presets import CARGO, TumourPreset, cargo_keys, tumour_pre
 
 @lru_cache(maxsize=1)
 def mechanism() -> Mechanism:
-    """The whole-body mechanism (built once)."""
+    """Return the whole-body mechanism (built once)."""
     return build_mechanism()
 
 

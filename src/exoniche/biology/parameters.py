@@ -38,6 +38,7 @@ class Parameter:
     source: str
 
     def to_dict(self) -> dict:
+        """Return the parameter as a JSON record (name, value, unit, kind, source)."""
         return {"name": self.name, "value": self.value, "unit": self.unit, "kind": self.kind, "source": self.source}
 
 
@@ -56,18 +57,22 @@ class ParameterSet(Mapping[str, Parameter]):
             self._p[p.name] = p
 
     def __getitem__(self, name: str) -> Parameter:
+        """Return the parameter ``name``; an unknown name is a :class:`ModelError` with a suggestion."""
         try:
             return self._p[name]
         except KeyError:
             raise unknown("parameter", name, self._p, ModelError, label=None) from None
 
     def __iter__(self) -> Iterator[str]:
+        """Iterate over the parameter names, in declaration order."""
         return iter(self._p)
 
     def __len__(self) -> int:
+        """Return the number of parameters."""
         return len(self._p)
 
     def value(self, name: str) -> float:
+        """Return the value of ``name`` as a float (in its declared unit)."""
         return float(self[name].value)
 
     def numbers(self) -> dict[str, float]:
@@ -86,6 +91,7 @@ class ParameterSet(Mapping[str, Parameter]):
         return ParameterSet(out.values())
 
     def extended(self, extra: Iterable[Parameter]) -> ParameterSet:
+        """Return a new set with ``extra`` parameters added (a later one replaces an earlier of the same name)."""
         return ParameterSet([*self._p.values(), *extra])
 
     def diff(self, other: ParameterSet) -> list[dict]:
@@ -101,6 +107,7 @@ class ParameterSet(Mapping[str, Parameter]):
         return rows
 
     def to_records(self) -> list[dict]:
+        """Return every parameter as a JSON record, in declaration order."""
         return [p.to_dict() for p in self._p.values()]
 
 
@@ -132,7 +139,7 @@ def scaled_parameters(factors: Mapping[str, float]):
 
 
 def base_parameters(physiology: str = "human") -> ParameterSet:
-    """The model's own parameters for a physiology preset (``mouse`` or ``human``)."""
+    """Return the model's own parameters for a physiology preset (``mouse`` or ``human``)."""
     if physiology not in PHYSIOLOGIES:
         raise unknown("host.physiology", physiology, PHYSIOLOGIES)
     params = []

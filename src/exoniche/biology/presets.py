@@ -59,6 +59,7 @@ class TumourPreset:
     compatibility_source: str = ""
 
     def to_dict(self) -> dict:
+        """Return the preset as a JSON record (cargo, drainage, compatibility and provenance)."""
         return {
             "name": self.name,
             "description": self.description,
@@ -87,6 +88,7 @@ def cargo_keys(component: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def tumour_presets() -> dict[str, TumourPreset]:
+    """Return the tumour presets of ``data/tumours.yaml`` by name, each checked on loading."""
     text = files("exoniche.biology").joinpath("data/tumours.yaml").read_text(encoding="utf-8")
     out = {}
     for name, entry in yaml.safe_load(text).items():
@@ -105,6 +107,7 @@ def tumour_presets() -> dict[str, TumourPreset]:
 
 
 def tumour_preset(name: str) -> TumourPreset:
+    """Return the tumour preset ``name``; an unknown name is a :class:`ScenarioError` naming ``tumour.preset``."""
     presets = tumour_presets()
     if name not in presets:
         raise unknown("tumour.preset", name, presets)

@@ -68,12 +68,12 @@ class Estimator:
         return self._fitted
 
     def params(self) -> dict:
-        """The settings given to ``__init__`` (scikit-learn's ``get_params``)."""
+        """Return the settings given to ``__init__`` (scikit-learn's ``get_params``)."""
         sig = inspect.signature(type(self).__init__)
         return {n: getattr(self, n) for n in list(sig.parameters)[1:] if n in self.__dict__}
 
     def _fitted_repr(self) -> dict:
-        """What ``repr`` shows once fitted: the number of subjects and of events."""
+        """Return what ``repr`` shows once fitted: the number of subjects and of events."""
         return {"n": self.__dict__.get("n"), "events": self.__dict__.get("n_events")}
 
     def __repr__(self) -> str:

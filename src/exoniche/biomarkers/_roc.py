@@ -82,7 +82,7 @@ def _tie_groups(cases: np.ndarray, controls: np.ndarray):
 
 
 def auto_direction(cases: np.ndarray, controls: np.ndarray) -> str:
-    """pROC's rule: '<' when median(controls) <= median(cases), else '>'."""
+    """PROC's rule: '<' when median(controls) <= median(cases), else '>'."""
     return "<" if np.median(controls) <= np.median(cases) else ">"
 
 
@@ -143,7 +143,7 @@ class ROC:
     # ------------------------------------------------------------------ curve
     @cached_property
     def _curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """pROC's curve: thresholds -Inf, midpoints between distinct values, Inf (reversed for '>')."""
+        """PROC's curve: thresholds -Inf, midpoints between distinct values, Inf (reversed for '>')."""
         values, n_case, n_ctrl = self._groups
         thresholds = np.concatenate([[-np.inf], (values[:-1] + values[1:]) / 2, [np.inf]])
         # at the threshold just below values[i]: cases >= values[i] are called positive
@@ -165,7 +165,7 @@ class ROC:
         return self._curve[2]
 
     def to_frame(self) -> pd.DataFrame:
-        """The curve as a table: threshold, sensitivity, specificity, youden (se + sp - 1), counts."""
+        """Return the curve as a table: threshold, sensitivity, specificity, youden (se + sp - 1), counts."""
         thr, se, sp = self._curve
         return pd.DataFrame(
             {
@@ -268,7 +268,7 @@ class ROC:
 
     # ------------------------------------------------------------------ output
     def summary(self) -> dict:
-        """The JSON record of ``biomarkers roc``: marker, auc, ci_low, ci_high, n_cases, n_controls, direction."""
+        """Return the JSON record of ``biomarkers roc``: marker, auc, CI, n_cases, n_controls, direction."""
         return {
             "marker": self.name,
             "auc": self.auc,
@@ -378,7 +378,7 @@ def _same_subjects(r1: ROC, r2: ROC) -> bool:
 
 
 def _p_value(stat: float, alternative: str, df: float | None = None) -> float:
-    """pROC's p-value: two-sided, 'greater' (AUC1 > AUC2) or 'less', normal or Student's t."""
+    """PROC's p-value: two-sided, 'greater' (AUC1 > AUC2) or 'less', normal or Student's t."""
     dist = stats.norm if df is None else stats.t(df)
     if alternative == "two.sided":
         return float(2 * dist.sf(abs(stat)))

@@ -23,7 +23,7 @@ def marker_list(values: Sequence[str] | None) -> list[str]:
 
 
 def parse_partial(text: str | None, option: str = "--partial") -> tuple[float, float] | None:
-    """A partial-AUC range such as ``'1,0.8'`` (None when not given)."""
+    """Parse a partial-AUC range such as ``'1,0.8'`` (None when not given)."""
     if not text:
         return None
     try:
@@ -34,7 +34,7 @@ def parse_partial(text: str | None, option: str = "--partial") -> tuple[float, f
 
 
 def parse_floats(text: str | None, option: str) -> list[float]:
-    """Times such as ``'180,365'``."""
+    """Parse times such as ``'180,365'``."""
     if not text:
         return []
     out = []
@@ -83,7 +83,7 @@ class ROCAnalysis:
     pr: bool = False
 
     def to_dict(self) -> dict:
-        """The JSON document (a copy, safe to extend)."""
+        """Return the JSON document (a copy, safe to extend)."""
         return dict(self.document)
 
     def curves(self) -> pd.DataFrame:
@@ -241,7 +241,7 @@ PERCENT_KEYS = ("auc", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "part
 
 
 def to_percent(result: dict) -> None:
-    """pROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
+    """PROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
     for rec in [*result["markers"], *result["comparisons"]]:
         for k in PERCENT_KEYS:
             if rec.get(k) is not None:

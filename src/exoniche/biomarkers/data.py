@@ -355,7 +355,7 @@ def check_not_constant(values: pd.Series, name: str, source: str = "table") -> N
 
 
 def _plain(value: object) -> object:
-    """numpy scalar -> Python scalar, so that messages read 6, not np.int64(6)."""
+    """Numpy scalar -> Python scalar, so that messages read 6, not np.int64(6)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -415,7 +415,7 @@ def outcome_and_markers(
 
 # --------------------------------------------------------------------------------------------- long format
 def is_long(df: pd.DataFrame, columns: Sequence[str] = LONG_COLUMNS) -> bool:
-    """True when the table has the long-format columns (patient, time, marker, value)."""
+    """Return True when the table has the long-format columns (patient, time, marker, value)."""
     return all(c in df.columns for c in columns)
 
 
@@ -459,7 +459,7 @@ def long_to_wide(
 def wide_to_long(
     df: pd.DataFrame, markers: Sequence[str], patient: str = "patient", time: str = "time"
 ) -> pd.DataFrame:
-    """The inverse of :func:`long_to_wide`: columns patient, time, marker, value (unmeasured cells left out)."""
+    """Return the inverse of :func:`long_to_wide`: columns patient, time, marker, value (unmeasured cells left out)."""
     require_columns(df, [patient, time, *markers])
     out = df.melt(id_vars=[patient, time], value_vars=list(markers), var_name="marker", value_name="value")
     return out.dropna(subset=["value"]).reset_index(drop=True)

@@ -285,6 +285,7 @@ class MarkerMonitor:
 
     @property
     def timeline(self) -> pd.DataFrame:
+        """Return one row per sample: value, change from the previous one, personal limit and the alerts it fired."""
         prev = np.concatenate(([np.nan], self.value[:-1]))
         fired = {i: [] for i in range(self.time.size)}
         for a in self.alerts:
@@ -303,6 +304,7 @@ class MarkerMonitor:
         )
 
     def to_dict(self) -> dict:
+        """Return this marker's part of the monitoring JSON document."""
         out: dict[str, Any] = {
             "marker": self.marker,
             "n_samples": int(self.time.size),
@@ -330,6 +332,7 @@ class PatientMonitor:
 
     @property
     def alerts(self) -> list[Alert]:
+        """Every marker's alerts, in marker order."""
         return [a for m in self.markers.values() for a in m.alerts]
 
     @property
@@ -359,6 +362,7 @@ class PatientMonitor:
         return pd.DataFrame(rows).set_index("marker")
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche biomarkers monitor --json``."""
         return {
             "patient": self.patient,
             "source": self.source,

@@ -50,6 +50,8 @@ def dominant_site(outcomes: pd.DataFrame, none: str | None = None) -> pd.Series:
 
 @dataclass
 class OrganotropismResult:
+    """Metastatic site from the exosomal integrin profile: multiclass AUC, per-site ROCs and the confusion table."""
+
     sites: list[str]
     markers: list[str]
     multiclass: dict
@@ -64,6 +66,7 @@ class OrganotropismResult:
     log10: bool
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche biomarkers organotropism --json``."""
         return {
             "n": self.n,
             "sites": self.sites,

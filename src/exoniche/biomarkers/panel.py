@@ -146,9 +146,11 @@ class PanelResult:
 
     @property
     def best(self) -> pd.Series:
+        """The best panel (first row of the ranked table)."""
         return self.table.iloc[0]
 
     def to_dict(self, top: int | None = None) -> dict:
+        """Return the JSON document of ``exoniche biomarkers panel --json`` (the ``top`` panels, default all)."""
         rows = self.table if top is None else self.table.head(top)
         return {
             "n_cases": self.n_cases,

@@ -1,4 +1,4 @@
-"""Treatment response: does the pre-treatment level, or its early on-treatment change, predict response?
+"""Treatment response: does the pre-treatment level, or its early on-treatment change, predict response.
 
 The review's example is exosomal PD-L1 under anti-PD-1: a high pre-treatment level marks patients whose
 T cells are already exhausted, and the on-treatment rise separates responders (Chen et al., Nature 2018). Both
@@ -34,6 +34,7 @@ class ResponseResult:
     n_non_responders: int
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche biomarkers response --json``."""
         return {
             "marker": self.marker,
             "n_responders": self.n_responders,

@@ -147,11 +147,14 @@ def ci_thresholds(r: ROC, thresholds: Sequence[float], n_boot: int = 2000, seed:
 # --------------------------------------------------------------------------------------------- multiclass
 @dataclass
 class MulticlassAUC:
+    """Hand & Till multiclass AUC with the pairwise AUCs it averages."""
+
     auc: float
     levels: list[str]
     pairs: list[dict]
 
     def to_dict(self) -> dict:
+        """Return the AUC, the levels and the pairwise AUCs as a JSON record."""
         return {"auc": self.auc, "levels": self.levels, "pairs": self.pairs, "method": "Hand & Till (2001)"}
 
 

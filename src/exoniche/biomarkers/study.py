@@ -1,4 +1,4 @@
-"""Open question 4 as a study: how reliable are exosomal biomarkers for judging metastasis?
+"""Open question 4 as a study: how reliable exosomal biomarkers are for judging metastasis.
 
 A virtual cohort (tumour presets mixed, tumour mass, cargo and colonisation potential varying between patients,
 virtual blood draws every 28 days; ``docs/cohorts.md``) is simulated once with the assay model's within-person
@@ -51,7 +51,7 @@ NOISE_REPLICATES = 20  # analytical-noise draws averaged per CV level
 
 # --------------------------------------------------------------------------------------------- coupling
 def _simulate(patients: int, seed: int, therapy: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The virtual cohort: (long measurements without analytical error, outcomes). Model names live here.
+    """Return the virtual cohort: (long measurements without analytical error, outcomes). Model names live here.
 
     ``therapy``: anti-PD-1 from day ``THERAPY_DAY`` for ``THERAPY_DAYS`` days, draws at 0, the start and 4 weeks
     on (the cohort engine's ``responder`` = RECIST partial response of the primary).
@@ -99,7 +99,8 @@ def _with_analytical_cv(values: np.ndarray, marker: str, cv: float, rng: np.rand
 
 
 # --------------------------------------------------------------------------------------------- study
-def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED) -> StudyResult:
+def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED) -> StudyResult:  # noqa: ARG001  every study's run() takes workers; this one runs in one process
+    """Run the biomarker study: virtual cohort, per-marker ROC and the therapy-monitoring arm."""
     meas, out = _simulate(patients, seed)
     if progress:
         progress(0.5, 1.0)

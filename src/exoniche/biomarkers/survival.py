@@ -168,6 +168,7 @@ class KaplanMeier(Estimator):
         return {"n": self.n, "events": self.n_events_total}
 
     def fit(self, time, event, rmean_endtime: float | None = None) -> KaplanMeier:
+        """Estimate the curve from follow-up ``time`` and ``event`` (1 = event); returns ``self``."""
         t, e = _as_time_event(time, event)
         self.n = t.size
         self.time, inv = np.unique(t, return_inverse=True)
@@ -247,7 +248,7 @@ class KaplanMeier(Estimator):
         )
 
     def n_at_risk(self, t: float) -> int:
-        """Number still under observation at time t (time >= t)."""
+        """Return the number still under observation at time t (time >= t)."""
         i = np.searchsorted(self.time, t, side="left")
         return int(self.n_risk[i]) if i < self.time.size else 0
 
@@ -379,6 +380,7 @@ class LogRankTest:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Observed and expected events per group (as R's ``survdiff`` table)."""
         return pd.DataFrame(
             {
                 "group": self.groups,
@@ -390,6 +392,7 @@ class LogRankTest:
         )
 
     def to_dict(self) -> dict:
+        """Return the test as a JSON record: chisq, df, p."""
         return {"chisq": self.chisq, "df": self.df, "p": self.p}
 
 
@@ -709,6 +712,7 @@ class Concordance:
     std: float
 
     def to_dict(self) -> dict:
+        """Return the concordance counts, C and its standard error as a JSON record."""
         return {
             "concordant": self.concordant,
             "discordant": self.discordant,
@@ -793,9 +797,11 @@ class PHTest:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """The per-covariate and global test table (as ``cox.zph``)."""
         return self.table
 
     def to_dict(self) -> dict:
+        """Return the tests as JSON: covariate (and ``GLOBAL``) -> chisq, df, p."""
         return {
             k: {"chisq": float(r.chisq), "df": int(r.df), "p": float(r.p)} for k, r in self.table.iterrows()
         }
@@ -935,7 +941,7 @@ class SurvivalAnalysis:
                 f"covariates={self.covariates}, parts={parts or ['km']})")
 
     def km_table(self, km: KaplanMeier) -> list[dict]:
-        """The curve at each observed time, plus the requested ``at`` times (flagged ``requested``)."""
+        """Return the curve at each observed time, plus the requested ``at`` times (flagged ``requested``)."""
         rows = {
             float(t): {
                 "time": float(t),
@@ -974,7 +980,7 @@ class SurvivalAnalysis:
         }
 
     def to_dict(self) -> dict:
-        """The JSON document of ``exoniche biomarkers survival --json``."""
+        """Return the JSON document of ``exoniche biomarkers survival --json``."""
         cox = self.cox
         out: dict[str, Any] = {
             "n": self.n,

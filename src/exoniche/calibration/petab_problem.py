@@ -41,11 +41,13 @@ def _is_empty(v) -> bool:
 
 
 def unscale(x, scale: str):
+    """Return ``x`` from PEtab's parameter scale (``lin``, ``log``, ``log10``) back on the linear scale."""
     x = np.asarray(x, dtype=float)
     return 10.0**x if scale == "log10" else np.exp(x) if scale == "log" else x
 
 
 def to_scale(x, scale: str):
+    """Return linear ``x`` on PEtab's parameter scale ``scale`` (``lin``, ``log``, ``log10``)."""
     x = np.asarray(x, dtype=float)
     return np.log10(x) if scale == "log10" else np.log(x) if scale == "log" else x
 
@@ -81,6 +83,7 @@ class PetabProblem:
 
     @property
     def n_measurements(self) -> int:
+        """Number of measurement rows."""
         return len(self.petab.measurement_df)
 
     # ---------------------------------------------------------------------------------- parameters
@@ -279,7 +282,7 @@ class PetabProblem:
         return self._cache[key]
 
     def simulate(self, theta) -> np.ndarray:
-        """Simulated observables (measurement rows, P) and noise sigmas for parameter columns ``theta``."""
+        """Return the simulated observables (measurement rows, P) and noise sigmas for parameter columns ``theta``."""
         sim, _ = self._simulate(theta)
         return sim
 

@@ -195,7 +195,7 @@ def monitor(
     out: Path = typer.Option(None, "--out", help="Folder for the one-page report (HTML + PNG)."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """A patient's series: RCV, doubling time, personal threshold, change-point and alerts."""
+    """Monitor a patient's series: RCV, doubling time, personal threshold, change-point and alerts."""
     from exoniche.biomarkers.data import read_table
     from exoniche.biomarkers.monitor import monitor_patient
 

@@ -111,4 +111,5 @@ def _run(job, out, manifest, chunk_size, workers, scheduler, progress) -> dict:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``cohort`` command to ``app``."""
     app.command(name="cohort")(cohort_command)

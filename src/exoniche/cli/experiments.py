@@ -61,7 +61,7 @@ def _run_files(files: list[Path], out: Path, json_: bool, workers: int | None, c
     with _progress(json_) as bar:
         task = bar.add_task(f"{n_arms} arm(s) x {scenarios[0].replicates} replicates", total=n_arms)
         cmp = compare_scenarios(scenarios, workers=workers,
-                                progress=lambda done, total: bar.update(task, completed=done))
+                                progress=lambda done, _total: bar.update(task, completed=done))
     paths = write_comparison(cmp, out, command, [str(f) for f in files])
     if json_:
         print_json(run_document(cmp, paths))
@@ -94,8 +94,10 @@ def study(
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
     json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
 ) -> None:
-    """Run a built-in study of the review's open questions: sources, interactions, resection, schedules,
-    biomarkers."""
+    """Run a built-in study of the review's open questions.
+
+    One of: sources, interactions, resection, schedules, biomarkers.
+    """
     from exoniche.errors import unknown
     from exoniche.io.study_report import ALL_STUDIES, run_and_write
 

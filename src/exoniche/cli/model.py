@@ -30,7 +30,8 @@ def simulate(
 ) -> None:
     """Simulate one tumour-bearing host: niche formation per organ and metastasis risk.
 
-    Default: a 10 g 4175-LuT lung-tropic breast tumour in a human host for 180 days."""
+    Default: a 10 g 4175-LuT lung-tropic breast tumour in a human host for 180 days.
+    """
     from exoniche.errors import ScenarioError
     from exoniche.experiments import simulate as run_simulation
     from exoniche.experiments.setup import Experiment
@@ -87,7 +88,7 @@ def validate(
         return
     with _progress(json_) as bar:
         task = bar.add_task("validation", total=len(chosen))
-        checks = run_validation(chosen, progress=lambda k, n, i: bar.update(task, completed=k,
+        checks = run_validation(chosen, progress=lambda k, _n, i: bar.update(task, completed=k,
                                                                            description=f"validation {i}"))
     failed = [c.id for c in checks if not c.passed]
     if json_:

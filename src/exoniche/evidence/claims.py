@@ -80,6 +80,7 @@ class Claim:
     quote: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the claim as a JSON record (every field, references as a list)."""
         return {
             "id": self.id,
             "section": self.section,
@@ -93,7 +94,7 @@ class Claim:
         }
 
     def sentence(self) -> str:
-        """A one-line human-readable rendering with references."""
+        """Render the claim on one human-readable line with references."""
         size = f" ({self.size})" if self.size else ""
         refs = ", ".join(str(r) for r in self.refs)
         return f"{self.subject} {self.relation.replace('_', ' ')} {self.object}{size} [{refs}]"
@@ -101,6 +102,17 @@ class Claim:
 
 def _check_choice(where: str, fld: str, value: Any, allowed: tuple[str, ...]) -> str:
     return check_choice(f"{where}: field '{fld}'", value, allowed, DataError)
+
+
+def _refs(refs: Any, where: str) -> list[int]:
+    """Validate the ``refs`` field: reference numbers of the review."""
+    if not isinstance(refs, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in refs):
+        raise DataError(f"{where}: field 'refs' must be a list of integers, got {refs!r}")
+    lo, hi = REF_RANGE
+    for r in refs:
+        if not lo <= r <= hi:
+            raise DataError(f"{where}: field 'refs' has {r}; the review's references are numbered {lo}..{hi}")
+    return refs
 
 
 def parse_claim(entry: Any, where: str) -> Claim:
@@ -134,13 +146,7 @@ def parse_claim(entry: Any, where: str) -> Claim:
     size = effect.get("size")
     if size is not None and not isinstance(size, str):
         raise DataError(f"{where}: field 'effect.size' must be text such as '7-fold', got {size!r}")
-    refs = entry["refs"]
-    if not isinstance(refs, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in refs):
-        raise DataError(f"{where}: field 'refs' must be a list of integers, got {refs!r}")
-    lo, hi = REF_RANGE
-    for r in refs:
-        if not lo <= r <= hi:
-            raise DataError(f"{where}: field 'refs' has {r}; the review's references are numbered {lo}..{hi}")
+    refs = _refs(entry["refs"], where)
     quote = entry.get("quote") or ""
     return Claim(
         id=entry["id"],

@@ -31,7 +31,7 @@ INTEGRINS = tuple(c for c, _ in ZIP_CODES)
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict]:
-    """The catalogue as loaded from ``data/interventions.yaml`` (name -> entry)."""
+    """Return the catalogue as loaded from ``data/interventions.yaml`` (name -> entry)."""
     text = files("exoniche.experiments").joinpath("data/interventions.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
@@ -55,7 +55,7 @@ def fields_of(kind: str) -> tuple[str, ...]:
 
 
 def default_effect(kind: str, physiology: str = "mouse") -> float:
-    """The catalogue's default effect of an intervention type (from its value or named parameter)."""
+    """Return the catalogue's default effect of an intervention type (from its value or named parameter)."""
     eff = catalogue()[kind]["effect"]
     if "parameter" in eff:
         return biology.base_parameters(physiology).value(eff["parameter"])
@@ -94,7 +94,7 @@ class Intervention:
     label: str = ""
 
     # ---------------------------------------------------------------- validation
-    def validate(self, duration_days: float, where: str = "interventions[0]", physiology: str = "mouse") -> None:
+    def validate(self, duration_days: float, where: str = "interventions[0]") -> None:
         """Raise :class:`ScenarioError` naming ``where.<field>`` for anything out of range."""
         cat = catalogue()
         check_choice(f"{where}.type", self.type, cat)
@@ -105,17 +105,32 @@ class Intervention:
                 continue
             raise ScenarioError(f"{where}.{name}: not a field of a {self.type} intervention; "
                                 f"allowed: {', '.join(allowed)}")
+        self._check_timing(entry, duration_days, where)
+        self._check_target(entry, allowed, where)
+        eff = entry.get("effect")
+        if eff:
+            value = getattr(self, eff["field"])
+            if value is not None:
+                _check(f"{where}.{eff['field']}", value, eff["min"], eff["max"], unit=eff["unit"])
+        if "dose" in entry and self.dose_mg_per_kg is not None:
+            if self.effect is not None:
+                raise ScenarioError(f"{where}.dose_mg_per_kg: give either dose_mg_per_kg or effect, not both")
+            _check(f"{where}.dose_mg_per_kg", self.dose_mg_per_kg, 0.0, entry["dose"]["max"], unit="mg/kg")
+
+    def _check_timing(self, entry: dict, duration_days: float, where: str) -> None:
         if entry["kind"] == "resection":
             if self.day is None:
                 raise ScenarioError(f"{where}.day: required for a resection (day the primary is removed)")
             _check(f"{where}.day", self.day, 0.0, duration_days, hi_open=True, unit="day")
-        else:
-            _check(f"{where}.start_day", self.start_day, 0.0, duration_days, hi_open=True, unit="day")
-            if self.stop_day is not None:
-                _check(f"{where}.stop_day", self.stop_day, 0.0, duration_days, unit="day")
-                if self.stop_day <= self.start_day:
-                    raise ScenarioError(f"{where}.stop_day: {self.stop_day!r} must be after start_day "
-                                        f"({self.start_day:g})")
+            return
+        _check(f"{where}.start_day", self.start_day, 0.0, duration_days, hi_open=True, unit="day")
+        if self.stop_day is not None:
+            _check(f"{where}.stop_day", self.stop_day, 0.0, duration_days, unit="day")
+            if self.stop_day <= self.start_day:
+                raise ScenarioError(f"{where}.stop_day: {self.stop_day!r} must be after start_day "
+                                    f"({self.start_day:g})")
+
+    def _check_target(self, entry: dict, allowed, where: str) -> None:
         if entry["kind"] == "cargo":
             if self.target is None:
                 raise ScenarioError(f"{where}.target: required (the cargo component, e.g. \"ITGβ4\")")
@@ -129,22 +144,12 @@ class Intervention:
         if "targets" in entry:
             if self.target is None:
                 raise ScenarioError(f"{where}.target: required; allowed: {', '.join(entry['targets'])}")
-            key = _integrin(self.target)
-            if key not in entry["targets"]:
+            if _integrin(self.target) not in entry["targets"]:
                 raise unknown(f"{where}.target", self.target, entry["targets"])
-        eff = entry.get("effect")
-        if eff:
-            value = getattr(self, eff["field"])
-            if value is not None:
-                _check(f"{where}.{eff['field']}", value, eff["min"], eff["max"], unit=eff["unit"])
-        if "dose" in entry and self.dose_mg_per_kg is not None:
-            if self.effect is not None:
-                raise ScenarioError(f"{where}.dose_mg_per_kg: give either dose_mg_per_kg or effect, not both")
-            _check(f"{where}.dose_mg_per_kg", self.dose_mg_per_kg, 0.0, entry["dose"]["max"], unit="mg/kg")
 
     # ---------------------------------------------------------------- model operations
     def effect_size(self, physiology: str = "mouse") -> float:
-        """The effect while active, in the catalogue's unit (dose-response applied)."""
+        """Return the effect while active, in the catalogue's unit (dose-response applied)."""
         entry = catalogue()[self.type]
         eff = entry["effect"]
         given = getattr(self, eff["field"])
@@ -177,9 +182,11 @@ class Intervention:
         return out
 
     def window(self, duration_days: float) -> tuple[float, float]:
+        """Return the days ``(start, stop)`` the intervention is active within a run of ``duration_days``."""
         return float(self.start_day), float(duration_days if self.stop_day is None else self.stop_day)
 
     def describe(self) -> str:
+        """Return the intervention in words (label, target, dose and timing) for tables and reports."""
         entry = catalogue()[self.type]
         if entry["kind"] == "resection":
             rf = self.residual_fraction or 0.0
@@ -224,7 +231,7 @@ def intervention_events(interventions, params, duration_days: float, where: str 
     windows: dict[str, list] = {}
     events: list = []
     for i, iv in enumerate(interventions):
-        iv.validate(duration_days, f"{where}[{i}]", phys)
+        iv.validate(duration_days, f"{where}[{i}]")
         if catalogue()[iv.type]["kind"] == "resection":
             residual = float(iv.effect_size(phys))
             events.append(Event(float(iv.day), "N", factor=residual, label=iv.describe()))

@@ -91,6 +91,7 @@ class Scenario:
 
     @property
     def duration_days(self) -> float:
+        """Days simulated (the base arm's; every arm shares it)."""
         return self.base.duration_days
 
 
@@ -306,7 +307,7 @@ def _challenge(ctx, raw: dict, path: str, duration: float) -> CellChallenge:
                          ctx.string(t.get("route", "venous"), f"{path}.route", ROUTES), line)
 
 
-def _interventions(ctx, raw, path: str, duration: float, physiology: str) -> list[Intervention]:
+def _interventions(ctx, raw, path: str, duration: float) -> list[Intervention]:
     if not isinstance(raw, list):
         raise ctx.error(path, f"{_show(raw)} must be a list of tables ([[interventions]])")
     out = []
@@ -323,7 +324,7 @@ def _interventions(ctx, raw, path: str, duration: float, physiology: str) -> lis
                 ctx.string(item[key], f"{where}.{key}")
         iv = Intervention(**item)
         try:
-            iv.validate(duration, where, physiology)
+            iv.validate(duration, where)
         except ScenarioError as exc:
             raise ScenarioError(f"{ctx.source}: {exc}") from None
         out.append(iv)
@@ -350,7 +351,7 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
         kw["challenge"] = _challenge(ctx, ch, f"{p}challenge", duration)
     if "tumour" not in kw and "injection" not in kw and "challenge" not in kw:
         raise ctx.error(prefix, "nothing to simulate: give a [tumour], an [injection] or a [challenge]")
-    ivs = _interventions(ctx, doc.get("interventions", []), f"{p}interventions", duration, host["physiology"])
+    ivs = _interventions(ctx, doc.get("interventions", []), f"{p}interventions", duration)
     user_params = _parameters(ctx, doc["parameters"], f"{p}parameters") if "parameters" in doc else {}
     exp = Experiment(physiology=host["physiology"], immune_status=host["immune_status"], duration_days=duration,
                      allow_xenograft=host["allow_xenograft"],
@@ -372,6 +373,31 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
 
 
 # ------------------------------------------------------------------------------------------ entry points
+def _output_times(ctx: _Ctx, doc: dict, duration: float):
+    """``output_step_days`` or ``output_times_days`` (None: the engine's default grid)."""
+    if "output_step_days" in doc and "output_times_days" in doc:
+        raise ctx.error("output_times_days", "give either output_step_days or output_times_days, not both")
+    if "output_step_days" in doc:
+        step = ctx.number(doc["output_step_days"], "output_step_days", duration / 20000, duration, unit="day")
+        return np.union1d(np.arange(0.0, duration, step), [duration])
+    if "output_times_days" in doc:
+        return np.asarray(ctx.numbers(doc["output_times_days"], "output_times_days", 0.0, duration, unit="day"))
+    return None
+
+
+def _readouts(ctx: _Ctx, doc: dict, duration: float) -> Readouts:
+    """Validate the ``[readouts]`` table: organs (default all) and read-out days."""
+    ro = ctx.table(doc.get("readouts", {}), "readouts", READOUT_KEYS)
+    organs = ORGANS
+    if "organs" in ro:
+        if not isinstance(ro["organs"], list) or not ro["organs"]:
+            raise ctx.error("readouts.organs", f"{_show(ro['organs'])} must be a non-empty list; allowed: "
+                                               f"{', '.join(ORGANS)}")
+        organs = tuple(ctx.string(o, f"readouts.organs[{i}]", ORGANS) for i, o in enumerate(ro["organs"]))
+    days = ctx.numbers(ro["days"], "readouts.days", 0.0, duration, unit="day") if "days" in ro else ()
+    return Readouts(organs, days)
+
+
 def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "scenario") -> Scenario:
     """Validate a parsed TOML document (a dict) into a :class:`Scenario`."""
     ctx = _Ctx(source)
@@ -383,23 +409,8 @@ def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "sce
     if "duration_days" not in doc:
         raise ctx.error("duration_days", f"required; allowed: > 0..{MAX_DURATION_DAYS:g} day")
     duration = ctx.number(doc["duration_days"], "duration_days", 0.0, MAX_DURATION_DAYS, lo_open=True, unit="day")
-    output_times = None
-    if "output_step_days" in doc and "output_times_days" in doc:
-        raise ctx.error("output_times_days", "give either output_step_days or output_times_days, not both")
-    if "output_step_days" in doc:
-        step = ctx.number(doc["output_step_days"], "output_step_days", duration / 20000, duration, unit="day")
-        output_times = np.union1d(np.arange(0.0, duration, step), [duration])
-    elif "output_times_days" in doc:
-        t = ctx.numbers(doc["output_times_days"], "output_times_days", 0.0, duration, unit="day")
-        output_times = np.asarray(t)
-    ro = ctx.table(doc.get("readouts", {}), "readouts", READOUT_KEYS)
-    organs = ORGANS
-    if "organs" in ro:
-        if not isinstance(ro["organs"], list) or not ro["organs"]:
-            raise ctx.error("readouts.organs", f"{_show(ro['organs'])} must be a non-empty list; allowed: "
-                                               f"{', '.join(ORGANS)}")
-        organs = tuple(ctx.string(o, f"readouts.organs[{i}]", ORGANS) for i, o in enumerate(ro["organs"]))
-    days = ctx.numbers(ro["days"], "readouts.days", 0.0, duration, unit="day") if "days" in ro else ()
+    output_times = _output_times(ctx, doc, duration)
+    readouts = _readouts(ctx, doc, duration)
     cohort = doc.get("cohort")
     if cohort is not None and not isinstance(cohort, dict):
         raise ctx.error("cohort", f"{_show(cohort)} must be a table")
@@ -437,7 +448,7 @@ def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "sce
         arms["baseline"] = base
         descriptions["baseline"] = description
     return Scenario(name=name, description=description, source=source, base=base, arms=arms,
-                    replicates=replicates, seed=seed, readouts=Readouts(organs, days), cohort=cohort, tissue=tissue,
+                    replicates=replicates, seed=seed, readouts=readouts, cohort=cohort, tissue=tissue,
                     arm_descriptions=descriptions, raw=doc)
 
 

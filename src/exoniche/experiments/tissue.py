@@ -90,6 +90,8 @@ def parse_tissue(table: dict, source: str, seed: int) -> TissueSetup:
 
 @dataclass
 class TissueArm:
+    """One arm's tissue run: the result, its folds over healthy tissue per day, and the exosome arrivals."""
+
     name: str
     result: TissueResult
     folds: pd.DataFrame  # per day: tissue folds over healthy tissue and the whole-body indices
@@ -98,15 +100,19 @@ class TissueArm:
 
 @dataclass
 class TissueStudy:
+    """A scenario's tissue runs: the healthy reference and one run per arm."""
+
     scenario: Scenario
     setup: TissueSetup
     healthy: TissueResult
     arms: list[TissueArm]
 
     def target_cell(self) -> str:
+        """Return the organ's target cell type (where tumour exosomes are taken up)."""
         return tissue_parameters()["organs"][self.setup.organ]["target"]
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche tissue --json``."""
         out = {"scenario": self.scenario.name, "organ": self.setup.organ, "days": self.setup.days,
                "grid": list(self.setup.grid_shape()), "voxel_um": self.setup.voxel_um, "seed": self.setup.seed,
                "arms": []}
@@ -125,7 +131,7 @@ class TissueStudy:
 
 
 def tissue_setup(scenario: Scenario) -> TissueSetup:
-    """The validated ``[tissue]`` table of ``scenario``."""
+    """Return the validated ``[tissue]`` table of ``scenario``."""
     if scenario.tissue is None:
         raise ScenarioError(f"{scenario.source}: tissue: the scenario has no tissue table "
                             "(add one headed 'tissue' in brackets; see docs/tissue.md)")

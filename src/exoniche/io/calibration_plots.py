@@ -19,6 +19,7 @@ def _safe(name: str) -> str:
 
 
 def waterfall(values, path: Path, nominal: float | None = None) -> Path:
+    """Plot the sorted final objective values of the starts (the waterfall) to ``path``."""
     v = np.sort(np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float))
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     best = v[0]

@@ -34,11 +34,12 @@ text-align:left}th{background:#f3f3f3}details{margin-top:1em}.note{color:#555;fo
 
 
 def colour(i: int) -> str:
+    """Return the ``i``-th colour of the arm palette (cycling)."""
     return ARM_COLOURS[i % len(ARM_COLOURS)]
 
 
 def focus_organ(cmp) -> str:
-    """The organ where arms differ most (expected metastases, else S100), for the trajectory figure."""
+    """Return the organ where arms differ most (expected metastases, else S100), for the trajectory figure."""
     organs = [o for o in cmp.organs]
     best, score = organs[0], -1.0
     for o in organs:
@@ -56,6 +57,7 @@ def _spines(ax):
 
 
 def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:
+    """Plot the arms' niche trajectories in ``organ`` (default: where the arms differ most) to ``path``."""
     organ = organ or focus_organ(cmp)
     on = ORGAN_NAMES[organ]
     panels = [("N", "primary tumour (g)", True), ("exo", "exosomes in plasma (particles/mL)", True),
@@ -92,6 +94,7 @@ def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:
 
 
 def figure_metastasis_bars(cmp, path: Path) -> Path:
+    """Plot expected metastases and P(detectable) with 95 % CIs per organ and arm to ``path``."""
     organs = list(cmp.organs)
     x = np.arange(len(organs))
     n_arms = len(cmp.arms)
@@ -126,6 +129,7 @@ def figure_metastasis_bars(cmp, path: Path) -> Path:
 
 
 def figure_km(cmp, path: Path) -> Path:
+    """Plot the Kaplan–Meier curves of the day of the first detectable metastasis per arm to ``path``."""
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     t_end = cmp.arms[0].summary["days"]
     for i, a in enumerate(cmp.arms):
@@ -234,6 +238,7 @@ def organ_table_html(cmp) -> str:
 
 
 def arm_table_html(cmp) -> str:
+    """Return the HTML table of the arms (interventions, primary tumour, P(any detectable) with CI)."""
     head = ("<tr><th>arm</th><th>description / interventions</th><th>primary at end (g)</th>"
             "<th>plasma tumour exosomes at end (/mL)</th><th>CD8+ spleen (fold)</th>"
             "<th>P(any detectable metastasis) [95 % CI]</th><th>KM median day first detectable</th></tr>")
@@ -251,6 +256,7 @@ def arm_table_html(cmp) -> str:
 
 
 def page(title: str, body: str) -> str:
+    """Return a self-contained HTML page with ``title`` and ``body``."""
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{CSS}</style></head><body>{body}</body></html>")
 
@@ -317,8 +323,10 @@ def write_comparison(cmp, out: str | Path, command: str, scenario_files=()) -> d
 
 
 def run_document(cmp, paths: dict) -> dict:
-    """The document ``exoniche run|compare --json`` prints (and the web API returns): the comparison's
-    summary without the per-replicate first-detection days, plus the files written."""
+    """Return the document ``exoniche run|compare --json`` prints (and the web API returns).
+
+    It is the comparison's summary without the per-replicate first-detection days, plus the files written.
+    """
     d = cmp.to_dict()
     for arm in d["arms"]:
         arm.pop("first_detectable_any", None)

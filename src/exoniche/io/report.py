@@ -44,13 +44,14 @@ def _prepare(out: Path) -> Path:
 
 
 def _save(fig, axes, path: Path) -> Path:
-    """Common figure finish: open axes, then :func:`~exoniche.io.figures.save_figure`."""
+    """Finish a figure: open axes, then :func:`~exoniche.io.figures.save_figure`."""
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
     return save_figure(fig, path)
 
 
 def figure_exosomes_tumour(ds, path: Path) -> Path:
+    """Plot plasma tumour exosomes and their uptake per organ over time to ``path``."""
     t = ds["time"].values
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     ax1.plot(t, ds["N"].values, color="black", label="primary tumour")
@@ -73,6 +74,7 @@ def figure_exosomes_tumour(ds, path: Path) -> Path:
 
 
 def figure_niche(ds, path: Path) -> Path:
+    """Plot the niche indices per organ over time to ``path``."""
     t = ds["time"].values
     fig, axes = plt.subplots(2, 4, figsize=(14, 6.5), sharex=True)
     for ax, idx in zip(axes.flat, NICHE_INDICES):
@@ -99,6 +101,7 @@ def figure_niche(ds, path: Path) -> Path:
 
 
 def figure_metastasis(ds, summary: dict, path: Path) -> Path:
+    """Plot metastasis risk per organ (P seeded / detectable with 95 % CIs, expected counts) to ``path``."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     names = [ORGAN_NAMES[o] for o in ORGANS]
     n = summary["replicates"]
@@ -144,6 +147,7 @@ def _fmt(v) -> str:
 
 
 def write_html(summary: dict, figures: list[Path], params: list[dict], path: Path) -> Path:
+    """Write the run's self-contained HTML report (figures embedded) to ``path``."""
     sc = summary["scenario"]
     rows = []
     for r in summary["organs"]:

@@ -39,7 +39,7 @@ def plot_sources(result: StudyResult, path: Path) -> Path:
 
 
 def plot_interactions(result: StudyResult, path: Path) -> Path:
-    """Main effects (red) and two-way interactions (grey) as horizontal bars, one panel per outcome."""
+    """Plot main effects (red) and two-way interactions (grey) as horizontal bars, one panel per outcome."""
     table = result.table
     fig, axes = plt.subplots(1, 3, figsize=(15, 5), sharey=True)
     ypos = np.arange(len(table))[::-1]

@@ -47,6 +47,7 @@ def _draw(ax, arm, day_index: int, vmax: float):
 
 
 def figure_snapshots(arm, path: Path) -> Path:
+    """Plot the tissue at four days (cells and tumour-exosome field) to ``path``."""
     res = arm.result
     n = res.fields.sizes["day"]
     picks = sorted({0, n // 3, 2 * n // 3, n - 1})
@@ -60,6 +61,7 @@ def figure_snapshots(arm, path: Path) -> Path:
 
 
 def animation(arm, path: Path) -> Path:
+    """Write the tissue run as an animated GIF to ``path``."""
     res = arm.result
     vmax = float(res.fields["exo_tumour"].max()) or 1.0
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -98,6 +100,7 @@ def figure_niche(study, path: Path) -> Path:
 
 
 def write_tissue(study, out: str | Path, command: str) -> dict:
+    """Write a tissue study's run folder (figures, tables, report, JSON) and return its document."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict = {"folder": str(out)}

@@ -26,6 +26,8 @@ OBSERVE_KEYS = ("every_days", "start_day", "times_days", "markers", "analytical_
 
 @dataclass(frozen=True)
 class Assay:
+    """One virtual assay: what it measures (cargo), background, analytical and within-person CV, detection limit."""
+
     name: str
     description: str
     unit: str
@@ -40,6 +42,7 @@ class Assay:
 
 @lru_cache(maxsize=1)
 def assays() -> dict[str, Assay]:
+    """Return the assays of ``data/assays.yaml`` by marker name."""
     raw = yaml.safe_load(files("exoniche.observe").joinpath("data/assays.yaml").read_text(encoding="utf-8"))
     return {k: Assay(name=k, **{**v, "cargo": tuple(v["cargo"])}) for k, v in raw.items()}
 
@@ -59,6 +62,7 @@ class Schedule:
     within_cv: tuple[tuple[str, float], ...] = ()
 
     def times(self, t_end: float) -> np.ndarray:
+        """Return the blood-draw days up to ``t_end``; none in range is a :class:`ScenarioError`."""
         if self.times_days:
             t = np.array([x for x in self.times_days if x <= t_end + 1e-12], dtype=float)
         else:
@@ -68,6 +72,7 @@ class Schedule:
         return t
 
     def assay(self, name: str) -> Assay:
+        """Return the assay ``name`` with this schedule's CV overrides applied."""
         a = assays()[name]
         acv, wcv = dict(self.analytical_cv), dict(self.within_cv)
         return Assay(**{**a.__dict__, "analytical_cv": acv.get(name, a.analytical_cv),

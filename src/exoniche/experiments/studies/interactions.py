@@ -26,7 +26,7 @@ DAYS = 28.0
 
 
 def run(workers=None, progress=None) -> StudyResult:
-    """The 2^4 knockout design; the figure's bars are the table's log2-fold columns."""
+    """Return the 2^4 knockout design; the figure's bars are the table's log2-fold columns."""
     # the first-wave designs keep an immune-competent host for the human line, asked for explicitly (a
     # stand-in for a humanised mouse: PD-L1 and T cells take part in these questions)
     base = dict(physiology="mouse", allow_xenograft=True, tumour="4175-LuT", tumour_initial_g=0.05, duration_days=DAYS)

@@ -1,4 +1,4 @@
-"""Open question 5: from theory to the clinic — which intervention, when?
+"""Open question 5: from theory to the clinic, which intervention and when.
 
 A small virtual trial: 40 mice with lung-tropic 4175-LuT tumours (2 mg at day 0) that differ in
 exosome secretion, intrinsic colonisation potential and tumour growth (log-normal, CV 50 %); each animal
@@ -71,7 +71,7 @@ def _one(task):
 
 
 def run(workers=None, progress=None) -> StudyResult:
-    """The crossover trial; the figure needs each schedule's Kaplan–Meier curve."""
+    """Return the crossover trial; the figure needs each schedule's Kaplan–Meier curve."""
     tasks = [(s, i) for s in SCHEDULES for i in range(N_ANIMALS)]
     res = run_parallel(_one, tasks, workers, progress)
     first = {s: np.full(N_ANIMALS, np.nan) for s in SCHEDULES}

@@ -48,7 +48,7 @@ def _host_injection(kind: str, exp_params) -> Injection:
 
 
 def run(workers=None, progress=None) -> StudyResult:
-    """The 2 x 2 design per host source; the figure's bars are the table's effect columns."""
+    """Return the 2 x 2 design per host source; the figure's bars are the table's effect columns."""
     # the first-wave designs keep an immune-competent host for the human line, asked for explicitly (a
     # stand-in for a humanised mouse: PD-L1 and T cells take part in these questions)
     base = dict(physiology="mouse", allow_xenograft=True, tumour="4175-LuT", tumour_initial_g=0.05, duration_days=DAYS)
