@@ -481,17 +481,9 @@ def competing_risks(
     return CompetingRisks(curves, gray, fg, [float(a) for a in at], group_name, int(t.size), counts)
 
 
-def analyze_competing(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    covariates: Sequence[str] = (),
-    group: str | None = None,
-    at: Sequence[float] = (),
-    missing: str = "error",
-    source: str | None = None,
-    rho: float = 0.0,
-) -> CompetingRisks:
+def analyze_competing(df: pd.DataFrame, time: str, event: str, covariates: Sequence[str] = (), group: str | None = None,
+                      at: Sequence[float] = (), missing: str = "error", source: str | None = None,
+                      rho: float = 0.0) -> CompetingRisks:  # the arguments of analyze_survival, plus rho
     """:func:`competing_risks` on a table, with the table's row numbers in every error message.
 
     The CIFs and Gray's tests use every row with time, event (and group); Fine–Gray uses the rows whose

@@ -526,6 +526,9 @@ class _Test:
         return {"statistic": self.statistic, "df": self.df, "p": self.p}
 
 
+COX_COLUMNS = ("coef", "se", "z", "p", "hr", "hr_ci_low", "hr_ci_high")  # one row of ``summary(coxph)``
+
+
 class CoxPH(Estimator):
     """Cox proportional-hazards model, as R's ``coxph`` (Newton–Raphson from 0, eps 1e-9, 20 iterations).
 
@@ -634,18 +637,12 @@ class CoxPH(Estimator):
     @property
     def summary(self) -> pd.DataFrame:
         """One row per covariate: coef, HR, SE, z, p and the HR's CI (as ``summary(coxph)``)."""
-        return pd.DataFrame(
-            {
-                "covariate": self.names,
-                "coef": self.coef,
-                "se": self.se,
-                "z": self.z,
-                "p": self.p,
-                "hr": self.hr,
-                "hr_ci_low": self.hr_ci_low,
-                "hr_ci_high": self.hr_ci_high,
-            }
-        ).set_index("covariate")
+        return pd.DataFrame({"covariate": self.names, **{k: getattr(self, k) for k in COX_COLUMNS}}).set_index(
+            "covariate")
+
+    def row(self, i: int) -> dict[str, float]:
+        """Return covariate ``i``'s estimates as a JSON record (the :data:`COX_COLUMNS`)."""
+        return {k: float(getattr(self, k)[i]) for k in COX_COLUMNS}
 
     def check_assumptions(self) -> PHTest:
         """Proportional-hazards score test per covariate and global, as ``cox.zph(fit)``."""
@@ -967,17 +964,9 @@ class SurvivalAnalysis:
         return [rows[t] for t in sorted(rows)]
 
     def _km_dict(self, km: KaplanMeier) -> dict:
-        return {
-            "n": km.n,
-            "events": km.n_events_total,
-            "median": km.median,
-            "median_ci_low": km.median_ci[0],
-            "median_ci_high": km.median_ci[1],
-            "rmean": km.rmean,
-            "se_rmean": km.se_rmean,
-            "rmean_endtime": km.rmean_endtime,
-            "table": self.km_table(km),
-        }
+        return {"n": km.n, "events": km.n_events_total, "median": km.median, "median_ci_low": km.median_ci[0],
+                "median_ci_high": km.median_ci[1], "rmean": km.rmean, "se_rmean": km.se_rmean,
+                "rmean_endtime": km.rmean_endtime, "table": self.km_table(km)}  # fmt: skip
 
     def to_dict(self) -> dict:
         """Return the JSON document of ``exoniche biomarkers survival --json``."""
@@ -987,23 +976,7 @@ class SurvivalAnalysis:
             "events": self.events,
             "event_coding": self.event_coding,
             "followup_median": self.followup_median,
-            "cox": []
-            if cox is None
-            else [
-                {
-                    "covariate": n,
-                    "coef": c,
-                    "se": s,
-                    "z": z,
-                    "p": p,
-                    "hr": h,
-                    "hr_ci_low": lo,
-                    "hr_ci_high": hi,
-                }
-                for n, c, s, z, p, h, lo, hi in zip(
-                    cox.names, cox.coef, cox.se, cox.z, cox.p, cox.hr, cox.hr_ci_low, cox.hr_ci_high
-                )
-            ],
+            "cox": [] if cox is None else [{"covariate": n, **cox.row(i)} for i, n in enumerate(cox.names)],
             "logrank": None if self.logrank is None else self.logrank.to_dict(),
             "c_index": None if cox is None else cox.concordance.c,
         }
@@ -1024,17 +997,7 @@ class SurvivalAnalysis:
                 "iterations": cox.iterations,
             }
             out["cox_univariable"] = [
-                {
-                    "covariate": n,
-                    "n": m.n,
-                    "events": m.n_events,
-                    "coef": float(m.coef[0]),
-                    "se": float(m.se[0]),
-                    "p": float(m.p[0]),
-                    "hr": float(m.hr[0]),
-                    "hr_ci_low": float(m.hr_ci_low[0]),
-                    "hr_ci_high": float(m.hr_ci_high[0]),
-                }
+                {"covariate": n, "n": m.n, "events": m.n_events, **{k: v for k, v in m.row(0).items() if k != "z"}}
                 for n, m in self.cox_univariable.items()
             ]
             out["concordance"] = cox.concordance.to_dict()
@@ -1203,25 +1166,10 @@ def analyze_survival(
                 strata=None if st is None else st[up],
             )  # fmt: skip
     return SurvivalAnalysis(
-        source=src,
-        time_col=time,
-        event_col=event,
-        group_col=group,
-        covariates=covariates,
-        at=at,
-        n=int(t.size),
-        events=int(e.sum()),
-        event_coding=coding,
-        followup_median=followup,
-        km=km,
-        logrank=logrank,
-        cox=cox,
-        cox_univariable=uni,
-        cox_dropped=dropped,
-        ph_test=ph,
-        td_auc=tdauc,
-        strata_col=strata,
-    )
+        source=src, time_col=time, event_col=event, group_col=group, covariates=covariates, at=at, n=int(t.size),
+        events=int(e.sum()), event_coding=coding, followup_median=followup, km=km, logrank=logrank, cox=cox,
+        cox_univariable=uni, cox_dropped=dropped, ph_test=ph, td_auc=tdauc, strata_col=strata,
+    )  # fmt: skip
 
 
 def _code_text(v: Any) -> str:

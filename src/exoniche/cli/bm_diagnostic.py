@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 
 DATA_HELP = "Measurement table: CSV, TSV, Parquet or Excel (.xlsx), one row per sample."
 OUTCOME_HELP = "Column with the reference standard (two levels)."
@@ -66,7 +66,7 @@ def roc_command(
     plot: Path = typer.Option(None, "--plot", help="Write the ROC curve(s) as a PNG."),
     out: Path = typer.Option(None, "--out", help="Folder for roc.png, roc_curves.csv and roc.json."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """AUC with DeLong 95 % CI per marker; paired (or unpaired, with --sample) DeLong tests between them."""
     from exoniche.biomarkers.analyses import analyze_roc, marker_list, parse_partial
@@ -135,7 +135,7 @@ def cutpoint_command(
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
     out: Path = typer.Option(None, "--out", help="Write the STARD table as CSV to this file."),
     id_col: str = typer.Option(None, "--id", help=ID_HELP),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Cut-points with Se, Sp, PPV, NPV (exact CIs), LR+/LR- and the 2x2 table: a STARD-style table."""
     from exoniche.biomarkers import stard_table
@@ -195,7 +195,7 @@ def panel_command(
     plot: Path = typer.Option(None, "--plot", help="Write a forest plot of the top panels as PNG."),
     out: Path = typer.Option(None, "--out", help="Folder for panels.csv (all panels) and panels.png."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Marker panels: logistic (CV AUC, each vs its best single marker) or threshold rules (CombiROC, PanelomiX)."""
     from exoniche.biomarkers.analyses import candidate_markers, marker_list, panel_analysis
@@ -325,7 +325,7 @@ def response_command(
     missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
     plot: Path = typer.Option(None, "--plot", help="Write the ROC curves as PNG."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Pre-treatment level and on-treatment fold change as predictors of response (ROC + cut-point)."""
     from exoniche.biomarkers import plot_rocs, stard_table
@@ -371,7 +371,7 @@ def organotropism_command(
     missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
     plot: Path = typer.Option(None, "--plot", help="Write the confusion matrix as a PNG."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Metastatic site from an exosomal marker profile: multinomial model, CV multi-class AUC, confusion."""
     from exoniche.biomarkers.analyses import marker_list

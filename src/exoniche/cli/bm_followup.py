@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from exoniche.biomarkers.analyses import parse_cv, parse_floats
-from exoniche.cli._common import JSON_OPTION_HELP, _clean, console, print_json
+from exoniche.cli._common import JSON_OPTION, _clean, console, print_json
 
 
 def _fmt(x, spec: str = ".3g") -> str:
@@ -84,7 +84,7 @@ def survival(
         "error", "--missing", help="error (default) or drop (complete cases per part)."
     ),
     out: Path = typer.Option(None, "--out", help="Folder for km.png, cox_forest.png and survival.json."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Kaplan-Meier, log-rank, Cox PH with PH check, C-index and AUC(t); results equal R's survival."""
     from exoniche.biomarkers.data import read_table
@@ -193,7 +193,7 @@ def monitor(
     marker: list[str] = typer.Option(None, "--marker", help="Marker to monitor (repeat; default: all)."),
     time_unit: str = typer.Option("days", "--time-unit", help="Unit of the time column, for labels."),
     out: Path = typer.Option(None, "--out", help="Folder for the one-page report (HTML + PNG)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Monitor a patient's series: RCV, doubling time, personal threshold, change-point and alerts."""
     from exoniche.biomarkers.data import read_table

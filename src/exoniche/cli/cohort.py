@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from exoniche.cli._common import JSON_OPTION_HELP, err_console, print_json
+from exoniche.cli._common import JSON_OPTION, err_console, print_json
 
 
 def cohort_command(
@@ -25,7 +25,7 @@ def cohort_command(
     engine: str = typer.Option(None, "--engine",
                                help="ODE engine: 'compiled' (Numba, per patient; default when numba is installed) "
                                     "or 'batched' (NumPy, lock-step)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Simulate a virtual patient cohort: model runs, metastases, virtual blood draws.
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 from exoniche.cli.model import _progress
 
 STUDIES = ("sources", "interactions", "resection", "schedules")
@@ -73,7 +73,7 @@ def run(
     scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
     out: Path = typer.Option(None, "--out", help="Run folder to write (default: runs/<scenario name>)."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Run one scenario file (all its arms): tables, figures, HTML report and a run folder."""
     _run_files([scenario], out or Path("runs") / scenario.stem, json_, workers,
@@ -83,7 +83,7 @@ def compare(
     scenarios: list[Path] = typer.Argument(..., help="Scenario files; every arm of every file is compared."),
     out: Path = typer.Option(Path("runs/compare"), "--out", help="Run folder to write."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Compare scenario files as arms (a file with several arms, or several files)."""
     _run_files(list(scenarios), out, json_, workers, "exoniche compare " + " ".join(map(str, scenarios)))
@@ -92,7 +92,7 @@ def study(
     name: str = typer.Argument(..., help=f"One of: {', '.join((*STUDIES, 'biomarkers'))}."),
     out: Path = typer.Option(None, "--out", help="Report folder (default: runs/study-<name>)."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Run a built-in study of the review's open questions.
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 import typer.core
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, err_console, print_json
+from exoniche.cli._common import JSON_OPTION, console, err_console, print_json
 
 
 class _FitGroup(typer.core.TyperGroup):
@@ -31,7 +31,7 @@ def run(
     seed: int = typer.Option(1, "--seed", help="Seed of the starts (same seed, same starts, same numbers)."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (one start each at a time)."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/fit-<problem>); finished starts are kept."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Multi-start maximum-likelihood fit; writes starts, fit.json, waterfall.png and fit_<observable>.png."""
     from exoniche.calibration import fit as multistart_fit
@@ -59,7 +59,7 @@ def run(
 def llh(
     problem: Path = typer.Argument(..., help="PEtab problem YAML (or a folder holding one)."),
     engine: str = typer.Option("compiled", "--engine", help="compiled (Numba) or deterministic (SciPy, no JIT)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Log-likelihood of the problem's measurements at the nominal parameters of its parameter table."""
     from exoniche.calibration.petab_problem import LLH_RTOL, load
@@ -80,7 +80,7 @@ def llh(
 def profile(
     run_dir: Path = typer.Argument(..., help="Run folder written by `exoniche fit`."),
     points: int = typer.Option(10, "--points", help="Profile points on each side of the best fit (at most)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Profile likelihoods of every estimated parameter around the best fit: 95 % CIs and identifiability."""
     from exoniche.calibration import profile_run

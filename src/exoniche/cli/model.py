@@ -8,7 +8,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, err_console, print_json
+from exoniche.cli._common import JSON_OPTION, console, err_console, print_json
 
 
 def _progress(json_: bool) -> Progress:
@@ -26,7 +26,7 @@ def simulate(
     replicates: int = typer.Option(200, "--replicates", help="Stochastic metastasis replicates."),
     seed: int = typer.Option(20190339, "--seed", help="Random seed (same seed, same numbers)."),
     out: Path = typer.Option(Path("runs/simulate"), "--out", help="Run folder to write."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Simulate one tumour-bearing host: niche formation per organ and metastasis risk.
 
@@ -76,7 +76,7 @@ def validate(
     workers: int = typer.Option(1, "--workers", min=1, help="With --robustness: parallel processes."),
     out: Path = typer.Option(None, "--out", help="With --robustness: folder whose robustness.jsonl keeps "
                              "finished perturbations (an interrupted run resumes from it)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Run validation targets V1-V21 (DESIGN.md §3) with kind and margin; exit 1 if any fails."""
     from exoniche.experiments.validation import TARGETS
@@ -142,7 +142,7 @@ def _robustness(chosen, params, workers, out, json_) -> None:
     console.print(table)
     console.print(f"robust_fraction: {res['robust_fraction']:.3f}")
 
-def calibrate(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+def calibrate(json_: bool = JSON_OPTION) -> None:
     """Refit the command-calibrated parameters to the packaged calibration tables (SciPy least squares)."""
     from exoniche.experiments.model_calibration import calibrate as run_calibration
 
@@ -166,7 +166,7 @@ def params(
     physiology: str = typer.Option("human", "--physiology", help="human or mouse values."),
     tumour: str = typer.Option("4175-LuT", "--tumour", help="Tumour preset for the scenario parameters."),
     presets: bool = typer.Option(False, "--presets", help="List the tumour presets instead."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """List every model parameter: name, value, unit, provenance kind and source."""
     from exoniche import biology
@@ -194,7 +194,7 @@ def params(
     console.print(table)
 
 def model(
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
     figure: Path = typer.Option(None, "--figure", help="Also draw the circulation structure to this PNG."),
 ) -> None:
     """Print the mechanism: species, and every process as a reaction with its rate law and cited claims."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 
 
 def sensitivity(
@@ -21,7 +21,7 @@ def sensitivity(
     seed: int = typer.Option(1, "--seed", help="Sampling and bootstrap seed."),
     workers: int = typer.Option(1, "--workers", help="Worker processes (one chunk of runs each)."),
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/sensitivity-<scenario>)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Global sensitivity of scenario outputs (Sobol S1/ST with bootstrap 95 % CIs, or Morris), resumable."""
     from exoniche.calibration.sensitivity import scenario_sensitivity

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 
 
 def _verify(json_: bool) -> None:
@@ -34,7 +34,7 @@ def tissue(
                                    help="A scenario with a [tissue] table, or `verify` for the solver checks."),
     out: Path = typer.Option(None, "--out", help="Run folder (default: runs/tissue-<scenario name>)."),
     threads: int = typer.Option(None, "--threads", help="Threads for the Numba kernels (default: all cores)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """One organ's pre-metastatic niche as cells and diffusing exosomes, driven by the whole-body run.
 

@@ -230,12 +230,16 @@ def _host(ctx, raw: dict, path: str) -> dict:
             "allow_xenograft": ctx.boolean(t.get("allow_xenograft", False), f"{path}.allow_xenograft")}
 
 
+def _required_preset(ctx: _Ctx, t: dict, key: str, path: str, why: str) -> str:
+    """Return the tumour-preset field ``key`` of table ``t``, which must be given (``why`` says what it is)."""
+    if key not in t:
+        raise ctx.error(f"{path}.{key}", f"required{why}; allowed: {', '.join(biology.tumour_presets())}")
+    return _preset(ctx, t[key], f"{path}.{key}")
+
+
 def _tumour(ctx, raw: dict, path: str, params_out: dict) -> dict:
     t = ctx.table(raw, path, TUMOUR_KEYS)
-    if "preset" not in t:
-        raise ctx.error(f"{path}.preset", "required when a [tumour] table is given; allowed: "
-                                          f"{', '.join(biology.tumour_presets())}")
-    preset = _preset(ctx, t["preset"], f"{path}.preset")
+    preset = _required_preset(ctx, t, "preset", path, " when a [tumour] table is given")
     out = {"tumour": preset,
            "tumour_initial_g": ctx.number(t.get("initial_g", 0.01), f"{path}.initial_g", 0.0, 1000.0, lo_open=True,
                                           unit="g"),
@@ -263,10 +267,7 @@ def _tumour(ctx, raw: dict, path: str, params_out: dict) -> dict:
 
 def _injection(ctx, raw: dict, path: str, duration: float) -> Injection:
     t = ctx.table(raw, path, INJECTION_KEYS)
-    if "source" not in t:
-        raise ctx.error(f"{path}.source", "required: the line the exosomes come from; allowed: "
-                                          f"{', '.join(biology.tumour_presets())}")
-    source = _preset(ctx, t["source"], f"{path}.source")
+    source = _required_preset(ctx, t, "source", path, ": the line the exosomes come from")
     if "times_days" in t and any(k in t for k in ("start_day", "every_days", "count")):
         raise ctx.error(f"{path}.times_days", "give either times_days or start_day/every_days/count, not both")
     if "times_days" in t:

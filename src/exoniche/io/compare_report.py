@@ -216,11 +216,19 @@ def figure_biodistribution(cmp, path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
+def _html_table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    """Return an HTML table: ``header`` cells (HTML) and one row of cells (HTML) per tuple."""
+    head = "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def _p_ci(p: float, ci) -> str:
+    return f"{p:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
 def organ_table_html(cmp) -> str:
-    """One table: arm x organ rows with uptake, niche, incidence and timing."""
-    head = ("<tr><th>arm</th><th>organ</th><th>uptake</th><th>niche indices (fold) at day</th>"
-            "<th>expected metastases</th><th>P(seeded) [95 % CI]</th><th>P(detectable) [95 % CI]</th>"
-            "<th>KM median day first detectable</th></tr>")
+    """Return one table: arm x organ rows with uptake, niche, incidence and timing."""
     rows = []
     for a in cmp.arms:
         for r in a.summary["organs"]:
@@ -228,31 +236,27 @@ def organ_table_html(cmp) -> str:
             upt = upt or f"{100 * r['tumour_uptake_share']:.1f} % of tumour exosomes"
             niche = "<br>".join(f"d{d}: " + ", ".join(f"{k} {v:.2f}" for k, v in n.items())
                                 for d, n in r["niche"].items())
-            ci = r["p_seeded_ci"]
-            cd = r["p_detectable_ci"]
-            rows.append(f"<tr><td>{html.escape(a.name)}</td><td>{r['organ_name']}</td><td>{upt}</td><td>{niche}</td>"
-                        f"<td>{r['expected_metastases']:.3g}</td><td>{r['p_seeded']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
-                        f"</td><td>{r['p_detectable']:.2f} [{cd[0]:.2f}, {cd[1]:.2f}]</td>"
-                        f"<td>{_fmt(r['median_day_first_detectable'])}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+            rows.append((html.escape(a.name), r["organ_name"], upt, niche, f"{r['expected_metastases']:.3g}",
+                         _p_ci(r["p_seeded"], r["p_seeded_ci"]), _p_ci(r["p_detectable"], r["p_detectable_ci"]),
+                         _fmt(r["median_day_first_detectable"])))
+    return _html_table(("arm", "organ", "uptake", "niche indices (fold) at day", "expected metastases",
+                        "P(seeded) [95 % CI]", "P(detectable) [95 % CI]", "KM median day first detectable"), rows)
 
 
 def arm_table_html(cmp) -> str:
     """Return the HTML table of the arms (interventions, primary tumour, P(any detectable) with CI)."""
-    head = ("<tr><th>arm</th><th>description / interventions</th><th>primary at end (g)</th>"
-            "<th>plasma tumour exosomes at end (/mL)</th><th>CD8+ spleen (fold)</th>"
-            "<th>P(any detectable metastasis) [95 % CI]</th><th>KM median day first detectable</th></tr>")
     rows = []
     for a in cmp.arms:
         s = a.summary
         what = html.escape(a.description) + ("<br>" if a.description and s["interventions"] else "") + \
             "<br>".join(html.escape(i) for i in s["interventions"])
-        ci = s["p_any_detectable_ci"]
-        rows.append(f"<tr><td>{html.escape(a.name)}</td><td>{what or '—'}</td><td>{s['tumour_final_g']:.3g}</td>"
-                    f"<td>{s['plasma_tumour_exosomes_per_ml_final']:.3g}</td><td>{s['cd8_spleen_fold_final']:.2f}</td>"
-                    f"<td>{s['p_any_detectable']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]</td>"
-                    f"<td>{_fmt(s['median_day_first_detectable_any'])}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+        rows.append((html.escape(a.name), what or "—", f"{s['tumour_final_g']:.3g}",
+                     f"{s['plasma_tumour_exosomes_per_ml_final']:.3g}", f"{s['cd8_spleen_fold_final']:.2f}",
+                     _p_ci(s["p_any_detectable"], s["p_any_detectable_ci"]),
+                     _fmt(s["median_day_first_detectable_any"])))
+    return _html_table(("arm", "description / interventions", "primary at end (g)",
+                        "plasma tumour exosomes at end (/mL)", "CD8+ spleen (fold)",
+                        "P(any detectable metastasis) [95 % CI]", "KM median day first detectable"), rows)
 
 
 def page(title: str, body: str) -> str:
