@@ -143,8 +143,7 @@ class ChunkStore:
 
     def consolidate(self) -> dict[str, str]:
         """Write ``observe/measurements.parquet`` and ``observe/outcomes.parquet`` from all chunks (streamed by
-        DuckDB, in patient order), atomically.
-        """
+        DuckDB, in patient order), atomically."""
         import duckdb
 
         obs = self.out / "observe"

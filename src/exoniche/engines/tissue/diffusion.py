@@ -255,8 +255,7 @@ def _run_steps(fields, nsteps, dt, S, T, U, Q, axes, coef, fixed_idx, fixed_val,
 def run_steps(solver: Solver, fields, nsteps: int, dt: float, S, T, U, Q, internal=None, vox=None,
               uptake_vol=None, sub_index=None):
     """``nsteps`` steps of ``solver`` in one compiled loop (small grids without inner Dirichlet voxels),
-    adding each cell's uptake to ``internal`` as the tissue model does; same numbers as repeated ``step``.
-    """
+    adding each cell's uptake to ``internal`` as the tissue model does; same numbers as repeated ``step``."""
     if any(m.any() for m in solver.inner_mask):
         for _ in range(nsteps):
             solver.step(fields, dt, S, T, U, Q)

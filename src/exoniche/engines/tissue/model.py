@@ -71,8 +71,7 @@ def rules_from_file(path) -> list[Rule]:
 @dataclass
 class Arrivals:
     """Arrival rates into the organ over time, per g of organ: ``days`` and, per day, tumour exosomes,
-    injected exosomes (particles/g/day) and tumour cells (cells/g/day).
-    """
+    injected exosomes (particles/g/day) and tumour cells (cells/g/day)."""
 
     days: np.ndarray
     exo_tumour: np.ndarray
@@ -151,8 +150,7 @@ class TissueSetup:
 @dataclass
 class TissueResult:
     """Per saved day: ``daily`` (niche indices, counts by type, uptake shares, colonies), ``cells`` (one
-    table per saved time), ``fields`` (xarray Dataset over time, z, y, x), ``events`` (first arrivals).
-    """
+    table per saved time), ``fields`` (xarray Dataset over time, z, y, x), ``events`` (first arrivals)."""
 
     setup: TissueSetup
     daily: pd.DataFrame

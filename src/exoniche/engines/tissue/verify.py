@@ -123,8 +123,7 @@ def _tissue_run() -> dict:
 
 def verify(run=None) -> dict:
     """The three checks; ``run`` (a no-argument function returning arrays) replaces the tissue run of the
-    thread check.
-    """
+    thread check."""
     ps = point_source_error()
     return {"point_source_rel_err": ps["rel_err"], "mass_rel_err": mass_error(),
             "thread_identical": threads_identical(run or _tissue_run),
