@@ -88,11 +88,11 @@ def _simulate(patients: int, seed: int, therapy: bool = False) -> tuple[pd.DataF
 
 def _with_analytical_cv(values: np.ndarray, marker: str, cv: float, rng: np.random.Generator) -> np.ndarray:
     """Apply the assay model's analytical error (log-normal, CV ``cv``) to CV-0 draws; LOD/2 below the LOD."""
-    from exoniche.observe.assays import assays
+    from exoniche.observe import assay_catalogue
 
     if cv == 0 or marker == "ctc_per_7_5ml":  # CTC counts carry counting (Poisson) noise, not an assay CV
         return values
-    a = assays()[marker]
+    a = assay_catalogue()[marker]
     sa = math.sqrt(math.log1p(cv**2))
     v = values * np.exp(sa * rng.standard_normal(values.size))
     return np.where(v < a.lod, a.lod / 2, v)
@@ -108,11 +108,11 @@ def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED)
     y = out["metastasis"].to_numpy(dtype=bool)
     wide = {d: meas[meas["time"] == d].pivot(index="patient", columns="marker", values="value").loc[out.index]
             for d in DRAW_DAYS}  # fmt: skip
-    from exoniche.observe.assays import assays
+    from exoniche.observe import assay_catalogue
 
     rng = np.random.default_rng(seed + 1)
     # the assay table's own analytical CV on every draw: what a lab would report
-    lab = {d: pd.DataFrame({m: _with_analytical_cv(w[m].to_numpy(), m, assays()[m].analytical_cv, rng)
+    lab = {d: pd.DataFrame({m: _with_analytical_cv(w[m].to_numpy(), m, assay_catalogue()[m].analytical_cv, rng)
                             for m in MARKERS}, index=w.index) for d, w in wide.items()}  # fmt: skip
     base = lab[DRAW_DAYS[0]]
     rows, curves = [], {"cv": {}, "day": {}}

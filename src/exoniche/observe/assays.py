@@ -41,13 +41,13 @@ class Assay:
 
 
 @lru_cache(maxsize=1)
-def assays() -> dict[str, Assay]:
+def assay_catalogue() -> dict[str, Assay]:
     """Return the assays of ``data/assays.yaml`` by marker name."""
     raw = yaml.safe_load(files("exoniche.observe").joinpath("data/assays.yaml").read_text(encoding="utf-8"))
     return {k: Assay(name=k, **{**v, "cargo": tuple(v["cargo"])}) for k, v in raw.items()}
 
 
-ASSAYS = tuple(assays())
+ASSAYS = tuple(assay_catalogue())
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ class Schedule:
 
     def assay(self, name: str) -> Assay:
         """Return the assay ``name`` with this schedule's CV overrides applied."""
-        a = assays()[name]
+        a = assay_catalogue()[name]
         acv, wcv = dict(self.analytical_cv), dict(self.within_cv)
         return Assay(**{**a.__dict__, "analytical_cv": acv.get(name, a.analytical_cv),
                         "within_cv": wcv.get(name, a.within_cv)})
@@ -164,7 +164,7 @@ def true_levels(state: dict, pv: dict, mir21: np.ndarray, markers) -> dict[str, 
     per_ml_tum = state["E_tum"] / vol  # Gp/mL
     out = {}
     for name in markers:
-        a = assays()[name]
+        a = assay_catalogue()[name]
         if name == "exo_per_ml":
             out[name] = a.background + (state["E_tum"] + state["E_inj"]) / vol * 1e9
         elif name == "ctc_per_7_5ml":
