@@ -38,7 +38,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
 
-    from exoniche.calibration import fit, petab_problem
+    from exoniche.calibration import _fit as fit
+    from exoniche.calibration import petab_problem
 
     prob = petab_problem.load(YAML, lint=False)
     prob.nllh(prob.nominal)  # load the compiled kernel (not timed)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exoniche.biomarkers.roc import roc, roc_test
+from exoniche.biomarkers import roc, roc_test
 
 R_SCRIPT = r"""
 suppressMessages(library(pROC))

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from exoniche.experiments.compare import compare, km_curve, km_median, wilson
+from exoniche.experiments import compare, km_curve, km_median, wilson
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
 

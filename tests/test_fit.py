@@ -6,7 +6,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from exoniche.calibration import fit, petab_problem, profile
+from exoniche import calibration
+from exoniche.calibration import petab_problem
+from exoniche.calibration._fit import FD_STEP
 
 BENCH = Path(__file__).resolve().parent / "reference" / "petab"
 
@@ -17,9 +19,9 @@ def _yaml(name: str) -> Path:
 
 def test_latin_hypercube_is_seeded_and_stratified():
     lo, hi = np.array([-5.0, 0.0]), np.array([5.0, 1.0])
-    a = fit.latin_hypercube(10, lo, hi, 3)
-    assert np.array_equal(a, fit.latin_hypercube(10, lo, hi, 3))
-    assert not np.array_equal(a, fit.latin_hypercube(10, lo, hi, 4))
+    a = calibration.latin_hypercube(10, lo, hi, 3)
+    assert np.array_equal(a, calibration.latin_hypercube(10, lo, hi, 3))
+    assert not np.array_equal(a, calibration.latin_hypercube(10, lo, hi, 4))
     for j in range(2):  # one point per tenth of each axis
         bins = np.floor((a[:, j] - lo[j]) / (hi[j] - lo[j]) * 10).astype(int)
         assert sorted(bins) == list(range(10))
@@ -28,7 +30,7 @@ def test_latin_hypercube_is_seeded_and_stratified():
 def test_gradient_matches_the_objective():
     prob = petab_problem.load(_yaml("Boehm_JProteomeRes2014"))
     x = prob.nominal + 0.05
-    f, g = prob.nllh_grad(x, fit.FD_STEP)
+    f, g = prob.nllh_grad(x, FD_STEP)
     d = np.zeros_like(x)
     d[0] = 1e-3
     slope = (prob.nllh(x + d) - prob.nllh(x - d)) / 2e-3
@@ -68,8 +70,8 @@ def test_a_parameter_nothing_depends_on_profiles_structurally_flat(tmp_path):
         fh.write("unused\tunused\tlog10\t1E-05\t100000\t1\t1\n")
     prob = petab_problem.load(tmp_path / "p" / "Perelson_Science1996.yaml", lint=False)
     assert prob.estimated[-1] == "unused"
-    start = fit.optimise_start(prob, prob.nominal)
-    rep = profile.profile(prob, np.array(start["x"]), start["fval"], points=4)
+    start = calibration.optimise_start(prob, prob.nominal)
+    rep = calibration.profile(prob, np.array(start["x"]), start["fval"], points=4)
     cls = {p["id"]: p["class"] for p in rep["parameters"]}
     assert cls["unused"] == "structurally flat"
     assert cls["c"] == "identifiable"
@@ -79,6 +81,6 @@ def test_a_parameter_nothing_depends_on_profiles_structurally_flat(tmp_path):
 @pytest.mark.parametrize("name", ["Perelson_Science1996", "Boehm_JProteomeRes2014"])
 def test_twenty_seeded_starts_reach_the_published_best_fit(name, tmp_path):
     prob = petab_problem.load(_yaml(name))
-    summary = fit.fit(prob, 20, 1, out=tmp_path)
+    summary = calibration.fit(prob, 20, 1, out=tmp_path)
     assert summary["best_nllh"] <= summary["nominal_nllh"] + 0.01
     assert json.loads((tmp_path / "fit.json").read_text())["best_nllh"] == summary["best_nllh"]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exoniche.errors import ScenarioError
-from exoniche.observe import ASSAYS, Schedule, assays, measure, parse_observe, true_levels
+from exoniche.observe import ASSAYS, Schedule, assay_catalogue, measure, parse_observe, true_levels
 
 
 def _state(T=3, P=4, e=2.0, c=100.0):
@@ -21,7 +21,7 @@ PV = {"plasma_volume_ml": 3000.0, "plasma_fraction_of_blood": 0.55, "cargo_tum_p
 def test_true_levels_are_background_plus_tumour_exosomes_times_cargo():
     lv = true_levels(_state(), PV, np.full(4, 1.5), ASSAYS)
     per_ml = 2.0 / 3000.0
-    a = assays()
+    a = assay_catalogue()
     assert lv["pdl1"][0, 0] == pytest.approx(a["pdl1"].background + per_ml * 0.5)
     assert lv["itgav"][0, 0] == pytest.approx(a["itgav"].background + per_ml * 0.3)
     assert lv["mir21"][0, 0] == pytest.approx(a["mir21"].background + per_ml * 1.5)
@@ -43,7 +43,7 @@ def test_measurement_noise_has_the_stated_cv_and_lod_substitution():
     log_sd = np.std(np.log(m["pdl1"]))
     assert log_sd == pytest.approx(np.sqrt(np.log1p(0.1**2) + np.log1p(0.2**2)), rel=0.03)
     assert np.median(m["pdl1"]) == pytest.approx(1.0, rel=0.01)
-    lod = assays()["mif"].lod
+    lod = assay_catalogue()["mif"].lod
     assert np.all(m["mif"][m["mif"] < lod] == lod / 2) and (m["mif"] == lod / 2).mean() > 0.9
 
 

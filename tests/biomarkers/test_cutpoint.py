@@ -9,8 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exoniche.biomarkers.cutpoint import clopper_pearson, cutpoint, stard_table
-from exoniche.biomarkers.roc import roc
+from exoniche.biomarkers import clopper_pearson, cutpoint, roc, stard_table
 from exoniche.errors import DataError
 
 REF = Path(__file__).resolve().parents[1] / "reference"

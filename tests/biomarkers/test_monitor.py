@@ -113,7 +113,9 @@ def test_personal_limit_uses_only_earlier_samples():
 
 def test_report_is_one_html_page_with_the_png_inside(tmp_path):
     df = read_table(SERIES)
-    paths = mon.monitor_patient(df, "P03", analytical_cv=0.05).write_report(tmp_path)
+    from exoniche.io.monitor_report import write_monitor_report
+
+    paths = write_monitor_report(mon.monitor_patient(df, "P03", analytical_cv=0.05), tmp_path)
     page = paths["html"].read_text()
     assert page.count("<img") == 1 and "base64," in page and "Patient P03" in page
     assert paths["png"].stat().st_size > 20_000

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 
+from exoniche.biomarkers import roc, roc_test
 from exoniche.biomarkers.panel import fit_logistic_batch, fit_panel, panels, stratified_folds
-from exoniche.biomarkers.roc import roc, roc_test
 from exoniche.errors import DataError
 
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exoniche.biomarkers.roc import delong_cov, placements, plot_rocs, roc, roc_test
+from exoniche.biomarkers import delong_cov, placements, plot_rocs, roc, roc_test
 from exoniche.errors import DataError
 
 REF = __import__("pathlib").Path(__file__).resolve().parents[1] / "reference"

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from exoniche.biomarkers.roc import roc, roc_test
+from exoniche.biomarkers import roc, roc_test
 from exoniche.biomarkers.roc_extra import (
     auprc,
     auprc_ci,

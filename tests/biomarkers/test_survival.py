@@ -274,3 +274,38 @@ def test_stratified_cox_equals_coxph_strata(key):
     # stratifying changes the fit: the unstratified model differs
     plain = sv.CoxPH(ref["ties"]).fit(X, t, e)
     assert np.abs(plain.coef - fit.coef).max() > 1e-4
+
+
+# ----------------------------------------------------------------------------- the estimator base
+@pytest.mark.parametrize("cls", [sv.KaplanMeier, sv.CoxPH])
+@pytest.mark.parametrize("bad", [0, 1, 95, -0.1, float("nan"), True, "0.95"])
+def test_conf_level_outside_0_1_is_a_named_error(cls, bad):
+    with pytest.raises(DataError, match=r"conf_level: .* allowed: 0 < conf_level < 1"):
+        cls(conf_level=bad)
+
+
+@pytest.mark.parametrize("cls, attr", [(sv.KaplanMeier, "survival"), (sv.KaplanMeier, "summary"),
+                                       (sv.CoxPH, "hr"), (sv.CoxPH, "summary")])
+def test_results_before_fit_are_a_named_error(cls, attr):
+    from exoniche.errors import NotFittedError
+
+    est = cls()
+    with pytest.raises(NotFittedError, match=rf"{cls.__name__}\.\w+: not fitted yet"):
+        getattr(est, attr)
+    assert not est.fitted and not hasattr(est, attr)
+
+
+def test_repr_shows_settings_then_the_fitted_size():
+    t, e = [5.0, 8.0, 12.0, 20.0, 21.0], [1, 0, 1, 1, 0]
+    km = sv.KaplanMeier(conf_level=0.9, label="arm A")
+    assert repr(km) == "KaplanMeier(conf_level=0.9, label='arm A')"
+    km.fit(t, e)
+    assert km.fitted and repr(km) == "KaplanMeier(conf_level=0.9, label='arm A'; fitted: n=5, events=3)"
+    cox = sv.CoxPH(ties="breslow").fit(np.array([1.0, 3.0, 2.0, 5.0, 4.0]), t, e)
+    assert repr(cox).startswith("CoxPH(ties='breslow', conf_level=0.95, eps=1e-09, max_iter=20; fitted: n=5")
+
+
+def test_conf_level_changes_the_interval():
+    t, e = [5.0, 8.0, 12.0, 20.0, 21.0, 30.0], [1, 0, 1, 1, 0, 1]
+    wide, narrow = sv.KaplanMeier(0.99).fit(t, e), sv.KaplanMeier(0.8).fit(t, e)
+    assert (wide.ci_low[:3] < narrow.ci_low[:3]).all()

@@ -295,7 +295,7 @@ def test_loopback_detection():
 def test_internal_errors_have_no_traceback(client, monkeypatch):
     import exoniche.web.runs as runs_mod
 
-    def boom(*a, **k):
+    def boom(*_args, **_kwargs):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(runs_mod, "list_runs", boom)

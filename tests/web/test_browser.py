@@ -70,7 +70,7 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, request):
+def page(browser):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     pg = ctx.new_page()
     pg.set_default_timeout(TIMEOUT_MS)

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 
+from exoniche.biology.conditions import IMMUNE_STATUS, MODEL_CARGO, scenario_parameters
 from exoniche.biology.mechanism import (
     CELLS,
     HALLMARKS,
@@ -15,12 +16,11 @@ from exoniche.biology.mechanism import (
 )  # fmt: skip
 from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters, scaled_parameters
 from exoniche.biology.presets import CARGO, TumourPreset, cargo_keys, tumour_preset, tumour_presets
-from exoniche.biology.scenario import IMMUNE_STATUS, MODEL_CARGO, scenario_parameters
 
 
 @lru_cache(maxsize=1)
 def mechanism() -> Mechanism:
-    """The whole-body mechanism (built once)."""
+    """Return the whole-body mechanism (built once)."""
     return build_mechanism()
 
 

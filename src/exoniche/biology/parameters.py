@@ -16,7 +16,7 @@ from importlib.resources import files
 
 import yaml
 
-from exoniche.errors import ModelError, ScenarioError, suggest
+from exoniche.errors import ModelError, ScenarioError, unknown
 
 PROVENANCE_KINDS = ("measured", "estimated", "calibrated", "scenario")
 PHYSIOLOGIES = ("mouse", "human")
@@ -38,6 +38,7 @@ class Parameter:
     source: str
 
     def to_dict(self) -> dict:
+        """Return the parameter as a JSON record (name, value, unit, kind, source)."""
         return {"name": self.name, "value": self.value, "unit": self.unit, "kind": self.kind, "source": self.source}
 
 
@@ -56,18 +57,22 @@ class ParameterSet(Mapping[str, Parameter]):
             self._p[p.name] = p
 
     def __getitem__(self, name: str) -> Parameter:
+        """Return the parameter ``name``; an unknown name is a :class:`ModelError` with a suggestion."""
         try:
             return self._p[name]
         except KeyError:
-            raise ModelError(f"unknown parameter {name!r}{suggest(name, self._p)}") from None
+            raise unknown("parameter", name, self._p, ModelError, label=None) from None
 
     def __iter__(self) -> Iterator[str]:
+        """Iterate over the parameter names, in declaration order."""
         return iter(self._p)
 
     def __len__(self) -> int:
+        """Return the number of parameters."""
         return len(self._p)
 
     def value(self, name: str) -> float:
+        """Return the value of ``name`` as a float (in its declared unit)."""
         return float(self[name].value)
 
     def numbers(self) -> dict[str, float]:
@@ -79,13 +84,14 @@ class ParameterSet(Mapping[str, Parameter]):
         out = dict(self._p)
         for name, value in changes.items():
             if name not in out:
-                raise ScenarioError(f"parameters.{name}: unknown parameter{suggest(name, out)}")
+                raise unknown(f"parameters.{name}", name, out, what="parameter", show_value=False, label=None)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 raise ScenarioError(f"parameters.{name}: value {value!r} must be a finite number >= 0")
             out[name] = replace(out[name], value=float(value), kind="scenario", source=source)
         return ParameterSet(out.values())
 
     def extended(self, extra: Iterable[Parameter]) -> ParameterSet:
+        """Return a new set with ``extra`` parameters added (a later one replaces an earlier of the same name)."""
         return ParameterSet([*self._p.values(), *extra])
 
     def diff(self, other: ParameterSet) -> list[dict]:
@@ -101,6 +107,7 @@ class ParameterSet(Mapping[str, Parameter]):
         return rows
 
     def to_records(self) -> list[dict]:
+        """Return every parameter as a JSON record, in declaration order."""
         return [p.to_dict() for p in self._p.values()]
 
 
@@ -121,7 +128,7 @@ def scaled_parameters(factors: Mapping[str, float]):
     raw = _raw_parameters()
     for name, f in factors.items():
         if name not in raw:
-            raise ScenarioError(f"parameter {name!r}: unknown{suggest(name, raw)}")
+            raise unknown("parameter", name, raw, label=None)
         if not (isinstance(f, (int, float)) and math.isfinite(f) and f > 0):
             raise ScenarioError(f"parameter {name!r}: scale factor {f!r} must be a finite number > 0")
     token = _SCALED.set(tuple({**dict(_SCALED.get()), **factors}.items()))
@@ -132,12 +139,9 @@ def scaled_parameters(factors: Mapping[str, float]):
 
 
 def base_parameters(physiology: str = "human") -> ParameterSet:
-    """The model's own parameters for a physiology preset (``mouse`` or ``human``)."""
+    """Return the model's own parameters for a physiology preset (``mouse`` or ``human``)."""
     if physiology not in PHYSIOLOGIES:
-        raise ScenarioError(
-            f"host.physiology: unknown value {physiology!r}{suggest(physiology, PHYSIOLOGIES)}; "
-            f"allowed: {', '.join(PHYSIOLOGIES)}"
-        )
+        raise unknown("host.physiology", physiology, PHYSIOLOGIES)
     params = []
     scaled = dict(_SCALED.get())
     for name, entry in _raw_parameters().items():

@@ -9,7 +9,7 @@ from importlib.resources import files
 
 import yaml
 
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, unknown
 
 CARGO = ("itga6b4", "itga6b1", "itgavb5", "itgavb3", "pdl1", "mif", "mir105", "mir25", "vegf", "surveillance",
          "mir21", "resistance", "met")  # fmt: skip
@@ -60,6 +60,7 @@ class TumourPreset:
     compatibility_source: str = ""
 
     def to_dict(self) -> dict:
+        """Return the preset as a JSON record (cargo, drainage, compatibility and provenance)."""
         return {
             "name": self.name,
             "description": self.description,
@@ -82,22 +83,20 @@ def cargo_keys(component: str) -> tuple[str, ...]:
 
     key = normalise(component)
     if key not in CARGO_ALIASES:
-        raise ScenarioError(
-            f"cargo: unknown component {component!r}{suggest(key, CARGO_ALIASES)}; "
-            f"allowed: {', '.join(sorted(CARGO_ALIASES))}"
-        )
+        raise unknown("cargo", component, sorted(CARGO_ALIASES), what="component")
     return CARGO_ALIASES[key]
 
 
 @lru_cache(maxsize=1)
 def tumour_presets() -> dict[str, TumourPreset]:
+    """Return the tumour presets of ``data/tumours.yaml`` by name, each checked on loading."""
     text = files("exoniche.biology").joinpath("data/tumours.yaml").read_text(encoding="utf-8")
     out = {}
     for name, entry in yaml.safe_load(text).items():
         cargo = {k: float(entry["cargo"].get(k, 0.0)) for k in CARGO}
-        unknown = set(entry["cargo"]) - set(CARGO)
-        if unknown or entry["drainage"] not in DRAINAGE:
-            raise ScenarioError(f"tumours.yaml {name}: bad cargo keys {unknown} or drainage {entry['drainage']!r}")
+        bad = set(entry["cargo"]) - set(CARGO)
+        if bad or entry["drainage"] not in DRAINAGE:
+            raise ScenarioError(f"tumours.yaml {name}: bad cargo keys {bad} or drainage {entry['drainage']!r}")
         compat = entry.get("organ_compatibility", {})
         if entry.get("species") not in SPECIES or set(compat) != set(COMPAT_ORGANS) or not entry.get(
                 "compatibility_source"):
@@ -109,9 +108,8 @@ def tumour_presets() -> dict[str, TumourPreset]:
 
 
 def tumour_preset(name: str) -> TumourPreset:
+    """Return the tumour preset ``name``; an unknown name is a :class:`ScenarioError` naming ``tumour.preset``."""
     presets = tumour_presets()
     if name not in presets:
-        raise ScenarioError(
-            f"tumour.preset: unknown value {name!r}{suggest(name, presets)}; allowed: {', '.join(presets)}"
-        )
+        raise unknown("tumour.preset", name, presets)
     return presets[name]

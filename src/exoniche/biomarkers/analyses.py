@@ -10,6 +10,7 @@ parsers take the option's name, so each interface can name its own field in the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import pandas as pd
 
@@ -22,7 +23,7 @@ def marker_list(values: Sequence[str] | None) -> list[str]:
 
 
 def parse_partial(text: str | None, option: str = "--partial") -> tuple[float, float] | None:
-    """A partial-AUC range such as ``'1,0.8'`` (None when not given)."""
+    """Parse a partial-AUC range such as ``'1,0.8'`` (None when not given)."""
     if not text:
         return None
     try:
@@ -33,7 +34,7 @@ def parse_partial(text: str | None, option: str = "--partial") -> tuple[float, f
 
 
 def parse_floats(text: str | None, option: str) -> list[float]:
-    """Times such as ``'180,365'``."""
+    """Parse times such as ``'180,365'``."""
     if not text:
         return []
     out = []
@@ -63,13 +64,97 @@ def parse_cv(values: Sequence[str] | None, option: str) -> float | dict[str, flo
     return out["*"] if list(out) == ["*"] else out
 
 
-def roc_analysis(
+@dataclass
+class ROCAnalysis:
+    """What ``exoniche biomarkers roc`` computes: the JSON document and the fitted curves.
+
+    Attributes
+    ----------
+    document : dict
+        ``{"outcome", "markers", "comparisons"}`` (plus ``"percent"``), as printed by ``--json``.
+    rocs : list of ROC
+        One curve per marker (or per ``--sample`` level), in the document's order.
+    pr : bool
+        Whether the precision-recall curves were asked for.
+    """
+
+    document: dict
+    rocs: list
+    pr: bool = False
+
+    def to_dict(self) -> dict:
+        """Return the JSON document (a copy, safe to extend)."""
+        return dict(self.document)
+
+    def curves(self) -> pd.DataFrame:
+        """Every curve's points, one row per threshold, with a ``marker`` column (``roc_curves.csv``)."""
+        return pd.concat([r.to_frame().assign(marker=r.name) for r in self.rocs], ignore_index=True)
+
+    def pr_curves(self) -> pd.DataFrame:
+        """Precision-recall points per marker (``pr_curves.csv``)."""
+        from exoniche.biomarkers.roc_extra import pr_curve
+
+        return pd.concat([pr_curve(r).assign(marker=r.name) for r in self.rocs], ignore_index=True)
+
+    def plot(self, ax=None):
+        """All curves on one Axes (pROC's ``plot.roc``); returns the Axes."""
+        from exoniche.biomarkers._roc import plot_rocs
+
+        return plot_rocs(self.rocs, ax=ax)
+
+
+def _rocs_by_sample(df, source, outcome, marker, positive, direction, missing, sample) -> list:
+    """One ROC of ``marker`` per level of the ``sample`` column (independent samples)."""
+    from exoniche.biomarkers._roc import roc
+    from exoniche.biomarkers.data import binary_outcome, numeric_column, require_columns
+
+    require_columns(df, [sample], source)
+    rocs = []
+    for level in sorted(df[sample].dropna().astype(str).unique()):
+        part = df[df[sample].astype(str) == level]
+        part.attrs = dict(df.attrs)
+        yy = binary_outcome(part, outcome, positive, f"{source} ({sample}={level})", missing)
+        ss = numeric_column(part, marker, f"{source} ({sample}={level})", missing)
+        keep = yy.index.intersection(ss.index, sort=False)
+        rocs.append(roc(yy.loc[keep].to_numpy(), ss.loc[keep].to_numpy(), direction, name=f"{sample}={level}"))
+    if len(rocs) < 2:
+        raise DataError(f"{source}: column {sample!r} has a single level; --sample needs two or more")
+    return rocs
+
+
+def _roc_record(r, *, bootstrap: int, seed: int, partial, partial_focus: str, partial_correct: bool,
+                pr: bool) -> dict:
+    """One marker's JSON record: AUC and DeLong CI, then the optional bootstrap, partial AUC and AUPRC."""
+    rec = r.summary()
+    if bootstrap:
+        rec["boot_ci_low"], rec["boot_ci_high"] = r.ci_bootstrap(n_boot=bootstrap, seed=seed)
+        rec["boot_n"] = bootstrap
+    if partial:
+        rec["partial_auc"] = r.partial_auc(partial, partial_focus, partial_correct)
+        rec["partial_range"], rec["partial_focus"], rec["partial_correct"] = (
+            list(partial),
+            partial_focus,
+            partial_correct,
+        )
+    best = r.coords("youden").iloc[0]
+    rec["youden_threshold"] = best["threshold"]
+    if pr:
+        from exoniche.biomarkers.roc_extra import auprc, auprc_ci
+
+        n_pr = bootstrap or 1000
+        rec["auprc"] = auprc(r)
+        rec["auprc_ci_low"], rec["auprc_ci_high"] = auprc_ci(r, n_boot=n_pr, seed=seed)
+        rec["auprc_boot_n"], rec["prevalence"] = n_pr, r.n_cases / (r.n_cases + r.n_controls)
+    return rec
+
+
+def analyze_roc(
     df: pd.DataFrame,
-    source: str,
     outcome: str,
     markers: Sequence[str],
     positive: str | None = None,
     *,
+    source: str | None = None,
     direction: str = "auto",
     missing: str = "error",
     sample: str | None = None,
@@ -82,69 +167,72 @@ def roc_analysis(
     alternative: str = "two.sided",
     pr: bool = False,
     percent: bool = False,
-) -> tuple[dict, list]:
+) -> ROCAnalysis:
     """AUC with DeLong CI per marker and DeLong tests between them (``exoniche biomarkers roc``).
 
-    ``alternative`` sets the DeLong tests' side; ``pr`` adds AUPRC with a bootstrap CI; ``percent`` reports
-    on pROC's percent scale.
+    Parameters
+    ----------
+    df : DataFrame
+        One row per sample (e.g. from :func:`exoniche.biomarkers.read_table`).
+    outcome, markers, positive
+        The reference-standard column, the marker columns and the level of ``outcome`` that is a case.
+    source : str, optional
+        The table's name in error messages (default: ``df.attrs["source"]`` or ``"table"``).
+    direction, missing, id_col
+        As for :func:`exoniche.biomarkers.outcome_and_markers` and :func:`exoniche.biomarkers.roc`.
+    sample : str, optional
+        Compare one marker between the column's independent samples (unpaired DeLong tests).
+    bootstrap, seed
+        Add a stratified bootstrap CI with this many resamples (0: none) from this seed.
+    partial, partial_focus, partial_correct
+        Partial AUC over a specificity (or sensitivity) range, optionally McClish-standardised.
+    alternative : {"two.sided", "greater", "less"}
+        Side of the DeLong tests.
+    pr : bool
+        Add AUPRC with a stratified bootstrap CI.
+    percent : bool
+        Report on pROC's percent scale.
 
-    Returns the document ``{"outcome", "markers", "comparisons"}`` and the :class:`~exoniche.biomarkers.roc.ROC`
-    objects (for plots). With ``sample`` one marker is compared between the column's independent samples.
+    Returns
+    -------
+    ROCAnalysis
+        The document and the curves.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"y": [0, 0, 0, 1, 1, 1], "m": [1.0, 2.0, 4.0, 3.0, 5.0, 6.0]})
+    >>> a = analyze_roc(df, "y", ["m"])
+    >>> round(a.document["markers"][0]["auc"], 4), len(a.rocs)
+    (0.8889, 1)
     """
-    from exoniche.biomarkers.data import binary_outcome, numeric_column, outcome_and_markers, require_columns
-    from exoniche.biomarkers.roc import compare_all, roc
+    from exoniche.biomarkers._roc import compare_all, roc
+    from exoniche.biomarkers.data import outcome_and_markers
 
+    source = source or df.attrs.get("source") or "table"
     markers = list(markers)
     if sample is None:
         y, X = outcome_and_markers(df, outcome, markers, positive, source, missing, id_col)
         rocs = [roc(y, X[m].to_numpy(), direction=direction, name=m) for m in markers]
-        comparisons = compare_all(rocs, paired=True, alternative=alternative)
     else:
         if len(markers) != 1:
             raise DataError(
                 "--sample compares one marker between independent samples; give exactly one --marker"
             )
-        require_columns(df, [sample], source)
-        rocs = []
-        for level in sorted(df[sample].dropna().astype(str).unique()):
-            part = df[df[sample].astype(str) == level]
-            part.attrs = dict(df.attrs)
-            yy = binary_outcome(part, outcome, positive, f"{source} ({sample}={level})", missing)
-            ss = numeric_column(part, markers[0], f"{source} ({sample}={level})", missing)
-            keep = yy.index.intersection(ss.index, sort=False)
-            rocs.append(
-                roc(yy.loc[keep].to_numpy(), ss.loc[keep].to_numpy(), direction, name=f"{sample}={level}")
-            )
-        if len(rocs) < 2:
-            raise DataError(f"{source}: column {sample!r} has a single level; --sample needs two or more")
-        comparisons = compare_all(rocs, paired=False, alternative=alternative)
-    records = []
-    for r in rocs:
-        rec = r.summary()
-        if bootstrap:
-            rec["boot_ci_low"], rec["boot_ci_high"] = r.ci_bootstrap(n_boot=bootstrap, seed=seed)
-            rec["boot_n"] = bootstrap
-        if partial:
-            rec["partial_auc"] = r.partial_auc(partial, partial_focus, partial_correct)
-            rec["partial_range"], rec["partial_focus"], rec["partial_correct"] = (
-                list(partial),
-                partial_focus,
-                partial_correct,
-            )
-        best = r.coords("youden").iloc[0]
-        rec["youden_threshold"] = best["threshold"]
-        if pr:
-            from exoniche.biomarkers.roc_extra import auprc, auprc_ci
-
-            n_pr = bootstrap or 1000
-            rec["auprc"] = auprc(r)
-            rec["auprc_ci_low"], rec["auprc_ci_high"] = auprc_ci(r, n_boot=n_pr, seed=seed)
-            rec["auprc_boot_n"], rec["prevalence"] = n_pr, r.n_cases / (r.n_cases + r.n_controls)
-        records.append(rec)
+        rocs = _rocs_by_sample(df, source, outcome, markers[0], positive, direction, missing, sample)
+    comparisons = compare_all(rocs, paired=sample is None, alternative=alternative)
+    records = [_roc_record(r, bootstrap=bootstrap, seed=seed, partial=partial, partial_focus=partial_focus,
+                           partial_correct=partial_correct, pr=pr) for r in rocs]
     result = {"outcome": outcome, "markers": records, "comparisons": [c.to_dict() for c in comparisons]}
     if percent:
         to_percent(result)
-    return result, rocs
+    return ROCAnalysis(result, rocs, pr)
+
+
+def roc_analysis(df: pd.DataFrame, source: str, outcome: str, markers: Sequence[str], positive: str | None = None,
+                 **options) -> tuple[dict, list]:
+    """:func:`analyze_roc` as ``(document, rocs)``, for the web API."""
+    a = analyze_roc(df, outcome, markers, positive, source=source, **options)
+    return a.document, a.rocs
 
 
 # keys that pROC reports x 100 with percent = TRUE
@@ -153,7 +241,7 @@ PERCENT_KEYS = ("auc", "ci_low", "ci_high", "boot_ci_low", "boot_ci_high", "part
 
 
 def to_percent(result: dict) -> None:
-    """pROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
+    """PROC's percent scale: areas and their CIs x 100, the DeLong variance x 100^2."""
     for rec in [*result["markers"], *result["comparisons"]]:
         for k in PERCENT_KEYS:
             if rec.get(k) is not None:
@@ -178,12 +266,12 @@ def cutpoint_analysis(
 ) -> tuple[dict, list]:
     """Cut-points with Se, Sp, PPV, NPV, LRs and the 2x2 table (``exoniche biomarkers cutpoint``).
 
-    Returns ``{"outcome", "cutpoints"}`` and the :class:`~exoniche.biomarkers.cutpoint.Cutpoint` objects
+    Returns ``{"outcome", "cutpoints"}`` and the :class:`~exoniche.biomarkers.Cutpoint` objects
     (``stard_table(cuts)`` gives the STARD table).
     """
-    from exoniche.biomarkers.cutpoint import cutpoint
+    from exoniche.biomarkers._cutpoint import cutpoint
+    from exoniche.biomarkers._roc import roc
     from exoniche.biomarkers.data import outcome_and_markers
-    from exoniche.biomarkers.roc import roc
 
     markers = list(markers)
     y, X = outcome_and_markers(df, outcome, markers, positive, source, missing, id_col)
@@ -235,5 +323,46 @@ def panel_analysis(
     return panels(y, X, max_size=max_size, method=method, folds=folds, repeats=repeats, seed=seed)
 
 
-__all__ = ["cutpoint_analysis", "marker_list", "panel_analysis", "parse_cv", "parse_floats", "parse_partial",
-           "roc_analysis"]
+def analyze_response(
+    df: pd.DataFrame,
+    outcome: str,
+    positive: str | None = None,
+    *,
+    source: str | None = None,
+    pre: str | None = None,
+    on: str | None = None,
+    marker: str | None = None,
+    baseline: float | None = None,
+    on_time: float | None = None,
+    direction: str = "auto",
+    method: str = "youden",
+    missing: str = "error",
+):
+    """Pre-treatment level and on-treatment fold change as predictors of response (``biomarkers response``).
+
+    A wide table names its columns (``pre``, optionally ``on``); a long table (patient, time, marker, value)
+    names the ``marker`` and the two visit times ``baseline`` and ``on_time``.
+
+    Returns
+    -------
+    ResponseResult
+        See :func:`exoniche.biomarkers.treatment_response`.
+    """
+    from exoniche.biomarkers.data import outcome_and_markers
+    from exoniche.biomarkers.response import response_from_long, treatment_response
+
+    source = source or df.attrs.get("source") or "table"
+    if pre:
+        cols = [pre] + ([on] if on else [])
+        y, X = outcome_and_markers(df, outcome, cols, positive, source, missing)
+        return treatment_response(y, X[pre], X[on] if on else None, marker=pre, direction=direction, method=method)
+    if marker:
+        if baseline is None or on_time is None:
+            raise DataError("long table: give --baseline and --on-time (the two visit times)")
+        y, pre_v, on_v, _ = response_from_long(df, marker, outcome, positive, baseline, on_time, source=source)
+        return treatment_response(y, pre_v, on_v, marker=marker, direction=direction, method=method)
+    raise DataError("say which marker: --pre COL [--on COL] for a wide table, or --marker NAME for a long one")
+
+
+__all__ = ["ROCAnalysis", "analyze_response", "analyze_roc", "cutpoint_analysis", "marker_list", "panel_analysis",
+           "parse_cv", "parse_floats", "parse_partial", "roc_analysis"]

@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 
 def competing_codes(
@@ -235,17 +235,21 @@ class FineGray:
 
     @property
     def se(self) -> np.ndarray:
+        """Robust standard errors of the coefficients."""
         return np.sqrt(np.diag(self.var))
 
     @property
     def z(self) -> np.ndarray:
+        """Wald statistics ``coef / se``."""
         return self.coef / self.se
 
     @property
     def p(self) -> np.ndarray:
+        """Two-sided Wald p-values."""
         return 2 * stats.norm.sf(np.abs(self.z))
 
     def to_records(self) -> list[dict]:
+        """Return one JSON record per covariate: coef, se, z, p and the subdistribution hazard ratio."""
         return [
             {"covariate": n, "coef": float(b), "se": float(s), "z": float(z), "p": float(p),
              "shr": float(np.exp(b))}
@@ -324,11 +328,11 @@ def fine_gray(time, code, X: pd.DataFrame, failcode: int = 1, gtol: float = 1e-6
             break
         b = bn
     ll, U, info, r, S0, E = fg.terms(b)
-    var = _fg_sandwich(fg, b, info, r, S0, E)
+    var = _fg_sandwich(fg, info, r, S0, E)
     return FineGray(names, b, var, ll, converged, it, failcode, t.size)
 
 
-def _fg_sandwich(fg: _FGData, b, info, r, S0, E) -> np.ndarray:
+def _fg_sandwich(fg: _FGData, info, r, S0, E) -> np.ndarray:
     """Robust variance inv(I) Σ (η_i + ψ_i)^⊗2 inv(I) (Fine & Gray 1999, section 3)."""
     X, W, d = fg.X, fg.W, fg.d
     n = X.shape[0]
@@ -380,6 +384,7 @@ class CompetingRisks:
     counts: dict[int, int]
 
     def cif_rows(self) -> list[dict]:
+        """Return the cumulative incidence per cause (and group) at the requested times, or at every event time."""
         rows = []
         for c in self.curves:
             if self.at:
@@ -395,6 +400,7 @@ class CompetingRisks:
         return rows
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche biomarkers survival --competing --json``."""
         return {
             "n": self.n,
             "event_coding": "0 = censored, 1 = event of interest, 2.. = competing",
@@ -475,17 +481,9 @@ def competing_risks(
     return CompetingRisks(curves, gray, fg, [float(a) for a in at], group_name, int(t.size), counts)
 
 
-def analyze_competing(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    covariates: Sequence[str] = (),
-    group: str | None = None,
-    at: Sequence[float] = (),
-    missing: str = "error",
-    source: str | None = None,
-    rho: float = 0.0,
-) -> CompetingRisks:
+def analyze_competing(df: pd.DataFrame, time: str, event: str, covariates: Sequence[str] = (), group: str | None = None,
+                      at: Sequence[float] = (), missing: str = "error", source: str | None = None,
+                      rho: float = 0.0) -> CompetingRisks:  # the arguments of analyze_survival, plus rho
     """:func:`competing_risks` on a table, with the table's row numbers in every error message.
 
     The CIFs and Gray's tests use every row with time, event (and group); Fine–Gray uses the rows whose
@@ -496,7 +494,7 @@ def analyze_competing(
 
     src = source or df.attrs.get("source") or "table"
     if missing not in ("error", "drop"):
-        raise DataError(f"missing: unknown value {missing!r}; allowed: drop, error")
+        raise unknown("missing", missing, ("drop", "error"), DataError)
     covariates = list(covariates)
     require_columns(df, [time, event, *covariates] + ([group] if group else []), src)
     where = "row" if df.attrs.get("rows_numbered") else "index"

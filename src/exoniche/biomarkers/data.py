@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exoniche.errors import DataError, suggest
+from exoniche.errors import DataError, unknown
 
 TEXT_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -85,10 +85,7 @@ def read_table(path: str | Path, sheet: str | int | None = None) -> pd.DataFrame
         raise DataError(f"{source}: legacy .xls is not supported; save it as .xlsx or CSV")
     else:
         allowed = sorted([*TEXT_SUFFIXES, *PARQUET_SUFFIXES, *EXCEL_SUFFIXES])
-        raise DataError(
-            f"{source}: unknown table format {suffix or '(no suffix)'!r}{suggest(suffix, allowed)}; "
-            f"allowed: {', '.join(allowed)}"
-        )
+        raise unknown(source, suffix or "(no suffix)", allowed, DataError, what="table format")
     df.columns = [str(c).strip() for c in df.columns]
     _check_header(df.columns, source)
     if len(df) == 0:
@@ -160,9 +157,7 @@ def _read_excel(raw: bytes, source: str, sheet: str | int | None) -> pd.DataFram
         if sheet.isdigit() and int(sheet) < len(names):
             sheet = int(sheet)
         else:
-            raise DataError(
-                f"{source}: unknown sheet {sheet!r}{suggest(sheet, names)}; sheets: {', '.join(names)}"
-            )
+            raise unknown(source, sheet, names, DataError, what="sheet", label="sheets")
     if isinstance(sheet, int) and not 0 <= sheet < len(names):
         raise DataError(f"{source}: sheet {sheet} does not exist; the workbook has {len(names)} sheet(s)")
     df = book.parse(sheet)
@@ -202,9 +197,7 @@ def require_columns(df: pd.DataFrame, cols: Iterable[str], source: str | None = 
     have = [str(c) for c in df.columns]
     for col in cols:
         if col not in df.columns:
-            raise DataError(
-                f"{_source(df, source)}: unknown column {col!r}{suggest(col, have)}; columns: {', '.join(have)}"
-            )
+            raise unknown(_source(df, source), col, have, DataError, what="column", label="columns")
 
 
 def numeric_column(
@@ -289,10 +282,8 @@ def binary_outcome(
     if pos not in levels:
         # the positive level may be absent because every row is a control: say so in field words
         if len(levels) == 2:
-            raise DataError(
-                f"{src}: outcome column {col!r}: unknown positive level {positive!r}{suggest(pos, levels)}; "
-                f"levels: {', '.join(map(repr, levels))}"
-            )
+            raise unknown(f"{src}: outcome column {col!r}", positive, levels, DataError, what="positive level",
+                          label=None, note=f"; levels: {', '.join(map(repr, levels))}")
         raise DataError(
             f"{src}: outcome column {col!r} has no cases (no row equals positive level {positive!r}); "
             f"levels present: {', '.join(map(repr, levels))}"
@@ -364,13 +355,13 @@ def check_not_constant(values: pd.Series, name: str, source: str = "table") -> N
 
 
 def _plain(value: object) -> object:
-    """numpy scalar -> Python scalar, so that messages read 6, not np.int64(6)."""
+    """Numpy scalar -> Python scalar, so that messages read 6, not np.int64(6)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
 def _check_policy(missing: str) -> None:
     if missing not in MISSING_POLICIES:
-        raise DataError(f"missing: unknown value {missing!r}; allowed: {', '.join(MISSING_POLICIES)}")
+        raise unknown("missing", missing, MISSING_POLICIES, DataError)
 
 
 # --------------------------------------------------------------------------------------------- combined
@@ -424,7 +415,7 @@ def outcome_and_markers(
 
 # --------------------------------------------------------------------------------------------- long format
 def is_long(df: pd.DataFrame, columns: Sequence[str] = LONG_COLUMNS) -> bool:
-    """True when the table has the long-format columns (patient, time, marker, value)."""
+    """Return True when the table has the long-format columns (patient, time, marker, value)."""
     return all(c in df.columns for c in columns)
 
 
@@ -468,7 +459,7 @@ def long_to_wide(
 def wide_to_long(
     df: pd.DataFrame, markers: Sequence[str], patient: str = "patient", time: str = "time"
 ) -> pd.DataFrame:
-    """The inverse of :func:`long_to_wide`: columns patient, time, marker, value (unmeasured cells left out)."""
+    """Return the inverse of :func:`long_to_wide`: columns patient, time, marker, value (unmeasured cells left out)."""
     require_columns(df, [patient, time, *markers])
     out = df.melt(id_vars=[patient, time], value_vars=list(markers), var_name="marker", value_name="value")
     return out.dropna(subset=["value"]).reset_index(drop=True)

@@ -26,19 +26,19 @@ within-patient variance of log values of the *other* patients, minus the analyti
 
 from __future__ import annotations
 
-import base64
-import html
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from exoniche._ci import z_two_sided
 from exoniche.errors import DataError, suggest
+
+Z95 = z_two_sided(0.95)
 
 __all__ = [
     "RCV",
@@ -84,7 +84,7 @@ class RCV:
     z: float
 
 
-def reference_change_value(analytical_cv: float, within_cv: float, z: float = 1.959963984540054) -> RCV:
+def reference_change_value(analytical_cv: float, within_cv: float, z: float = Z95) -> RCV:
     """Fokkema's asymmetric RCV for log-normal data; ``z = 1.96`` for two-sided 95 %."""
     s = math.hypot(cv_to_sigma(analytical_cv), cv_to_sigma(within_cv))
     return RCV(
@@ -285,6 +285,7 @@ class MarkerMonitor:
 
     @property
     def timeline(self) -> pd.DataFrame:
+        """Return one row per sample: value, change from the previous one, personal limit and the alerts it fired."""
         prev = np.concatenate(([np.nan], self.value[:-1]))
         fired = {i: [] for i in range(self.time.size)}
         for a in self.alerts:
@@ -303,6 +304,7 @@ class MarkerMonitor:
         )
 
     def to_dict(self) -> dict:
+        """Return this marker's part of the monitoring JSON document."""
         out: dict[str, Any] = {
             "marker": self.marker,
             "n_samples": int(self.time.size),
@@ -330,6 +332,7 @@ class PatientMonitor:
 
     @property
     def alerts(self) -> list[Alert]:
+        """Every marker's alerts, in marker order."""
         return [a for m in self.markers.values() for a in m.alerts]
 
     @property
@@ -359,6 +362,7 @@ class PatientMonitor:
         return pd.DataFrame(rows).set_index("marker")
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche biomarkers monitor --json``."""
         return {
             "patient": self.patient,
             "source": self.source,
@@ -370,10 +374,6 @@ class PatientMonitor:
     def plot(self, fig=None):
         """One panel per marker (log scale): samples, personal limit, RCV band, trend, alerts. Returns axes."""
         return plot_patient(self, fig=fig)
-
-    def write_report(self, out_dir: str | Path) -> dict[str, Path]:
-        """Write ``<patient>_report.png`` and a one-page ``<patient>_report.html`` with the PNG embedded."""
-        return write_report(self, Path(out_dir))
 
 
 def _alerts_for(patient: str, m: MarkerMonitor, alpha: float, unit: str = "days") -> list[Alert]:
@@ -549,7 +549,7 @@ def monitor_patient(
             f"{src}: patient {pid!r} has a single time point ({time_col}={times[mine].iloc[0]:g}, "
             f"{describe_rows(df, rows)}); monitoring needs at least two"
         )
-    z_rcv = stats.norm.ppf(0.5 + conf_level / 2)
+    z_rcv = z_two_sided(conf_level)
     results: dict[str, MarkerMonitor] = {}
     for marker in own_markers:
         sel = mine & (mk == marker)
@@ -711,70 +711,3 @@ def _headline(m: MarkerMonitor, unit: str) -> str:
         else:
             text += f"; no significant trend ({_pct(100 * tr.percent_per_30)}/30 {unit})"
     return text
-
-
-def _fmt(x: float, spec: str = ".3g") -> str:
-    return "-" if x is None or not np.isfinite(x) else format(x, spec)
-
-
-def write_report(res: PatientMonitor, out_dir: Path) -> dict[str, Path]:
-    """PNG + self-contained one-page HTML (PNG embedded as base64); returns both paths."""
-    import matplotlib.pyplot as plt
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in res.patient)
-    png = out_dir / f"patient_{stem}_report.png"
-    axes = plot_patient(res)
-    axes[0].figure.savefig(png, dpi=120)
-    plt.close(axes[0].figure)
-    img = base64.b64encode(png.read_bytes()).decode("ascii")
-    esc = html.escape
-    rows = []
-    for mk, r in res.summary.iterrows():
-        dci = f"{_fmt(r.doubling_ci_low)} to {_fmt(r.doubling_ci_high)}"
-        rows.append(
-            f"<tr><td>{esc(str(mk))}</td><td>{r.n}</td><td>{_fmt(r.latest_value, '.4g')}</td>"
-            f"<td>{_fmt(r.change_pct, '+.0f')}%</td><td>{r.rcv_down_pct:.0f}% / +{r.rcv_up_pct:.0f}%</td>"
-            f"<td>{_fmt(r.doubling_time)} ({dci})</td><td>{_fmt(r.personal_upper, '.4g')}</td>"
-            f"<td>{esc(r.alerts) or 'none'}</td></tr>"
-        )
-    alerts = (
-        "".join(
-            f"<li class='{a.severity}'><b>{esc(a.rule)}</b> at t={a.time:g}: {esc(a.message)}</li>"
-            for a in res.alerts
-        )
-        or "<li>no alert</li>"
-    )
-    cv = "".join(
-        f"<li>{esc(m.marker)}: analytical CV {100 * m.rcv.analytical_cv:.1f}%, within-person CV "
-        f"{100 * m.rcv.within_cv:.1f}% ({esc(m.cv_source)})</li>"
-        for m in res.markers.values()
-    )
-    rules = "".join(f"<li><b>{k}</b>: {esc(v)}</li>" for k, v in RULES.items())
-    page = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Patient {esc(res.patient)}: biomarker monitoring</title>
-<style>
-body {{ font-family: sans-serif; max-width: 900px; margin: 1em auto; font-size: 13px; color: #222; }}
-table {{ border-collapse: collapse; width: 100%; }} td, th {{ border: 1px solid #ccc; padding: 3px 6px; }}
-th {{ background: #eef; text-align: left; }} li.warning {{ color: #a00; }} li.info {{ color: #555; }}
-.small {{ font-size: 11px; color: #555; }} img {{ width: 100%; }}
-@media print {{ body {{ margin: 0; }} }}
-</style></head><body>
-<h2>Patient {esc(res.patient)}: exosomal biomarker monitoring</h2>
-<p class="small">Source: {esc(res.source)}. Time unit: {esc(res.time_unit)}. Generated by exoniche.</p>
-<h3>Alerts</h3><ul>{alerts}</ul>
-<table><tr><th>marker</th><th>n</th><th>latest</th><th>change vs previous</th><th>RCV (down / up)</th>
-<th>doubling time (95% CI), {esc(res.time_unit)}</th><th>personal upper limit (next)</th><th>alerts</th></tr>
-{"".join(rows)}</table>
-<img alt="timelines" src="data:image/png;base64,{img}">
-<div class="small"><b>Methods.</b> Reference change value from the analytical and within-person CV (log-normal,
-Fokkema et al. 2006), two-sided 95%. Doubling time from a least-squares fit of ln(value) on time (negative =
-halving). Personal limit: empirical-Bayes shrinkage of the patient's log mean and variance towards the other
-patients in the table; each sample is judged against the limit from the samples before it. Change-point:
-two-segment search for a shift in log level, Bonferroni-corrected.
-<ul>{cv}</ul>Rules: <ul>{rules}</ul></div>
-</body></html>
-"""
-    page_path = out_dir / f"patient_{stem}_report.html"
-    page_path.write_text(page, encoding="utf-8")
-    return {"png": png, "html": page_path}

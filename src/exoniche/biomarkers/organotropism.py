@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exoniche.biomarkers.cutpoint import clopper_pearson
-from exoniche.biomarkers.roc import roc
+from exoniche.biomarkers._cutpoint import clopper_pearson
+from exoniche.biomarkers._roc import roc
 from exoniche.biomarkers.roc_extra import multiclass_auc
 from exoniche.errors import DataError
 
@@ -50,6 +50,8 @@ def dominant_site(outcomes: pd.DataFrame, none: str | None = None) -> pd.Series:
 
 @dataclass
 class OrganotropismResult:
+    """Metastatic site from the exosomal integrin profile: multiclass AUC, per-site ROCs and the confusion table."""
+
     sites: list[str]
     markers: list[str]
     multiclass: dict
@@ -64,6 +66,7 @@ class OrganotropismResult:
     log10: bool
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche biomarkers organotropism --json``."""
         return {
             "n": self.n,
             "sites": self.sites,

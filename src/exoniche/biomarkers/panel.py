@@ -24,8 +24,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.biomarkers.roc import _midranks, placements
-from exoniche.errors import DataError
+from exoniche._ci import z_two_sided
+from exoniche.biomarkers._roc import _midranks, placements
+from exoniche.errors import DataError, unknown
 
 _BLOCK_DOUBLES = 4_000_000  # ~32 MB per design-matrix block
 
@@ -145,9 +146,11 @@ class PanelResult:
 
     @property
     def best(self) -> pd.Series:
+        """The best panel (first row of the ranked table)."""
         return self.table.iloc[0]
 
     def to_dict(self, top: int | None = None) -> dict:
+        """Return the JSON document of ``exoniche biomarkers panel --json`` (the ``top`` panels, default all)."""
         rows = self.table if top is None else self.table.head(top)
         return {
             "n_cases": self.n_cases,
@@ -217,7 +220,7 @@ def _table(
     names: Sequence[str], panels: list[tuple[int, ...]], fold_auc, oof, y: np.ndarray, conf_level: float
 ) -> pd.DataFrame:
     """Rank panels and compare each with its best single member by paired DeLong on OOF scores."""
-    z = float(stats.norm.ppf(0.5 + conf_level / 2))
+    z = z_two_sided(conf_level)
     v10, v01 = placements(oof[:, y], oof[:, ~y])
     auc = v10.mean(axis=1)
     m, n = v10.shape[1], v01.shape[1]
@@ -309,7 +312,7 @@ def panels(
             f"panel: markers with missing values: {', '.join(bad)}; choose a missing-value policy"
         )
     if method not in ("exhaustive", "greedy"):
-        raise DataError(f"panel method: unknown value {method!r}; allowed: exhaustive, greedy")
+        raise unknown("panel method", method, ("exhaustive", "greedy"), DataError)
     p = len(names)
     if not 1 <= max_size <= p:
         raise DataError(f"max-size: must be between 1 and the number of markers ({p}), got {max_size}")

@@ -1,4 +1,4 @@
-"""Treatment response: does the pre-treatment level, or its early on-treatment change, predict response?
+"""Treatment response: does the pre-treatment level, or its early on-treatment change, predict response.
 
 The review's example is exosomal PD-L1 under anti-PD-1: a high pre-treatment level marks patients whose
 T cells are already exhausted, and the on-treatment rise separates responders (Chen et al., Nature 2018). Both
@@ -16,9 +16,9 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from exoniche.biomarkers.cutpoint import Cutpoint, cutpoint
+from exoniche.biomarkers._cutpoint import Cutpoint, cutpoint
+from exoniche.biomarkers._roc import ROC, ROCTest, roc, roc_test
 from exoniche.biomarkers.data import describe_rows, numeric_column, require_columns
-from exoniche.biomarkers.roc import ROC, ROCTest, roc, roc_test
 from exoniche.errors import DataError
 
 
@@ -34,6 +34,7 @@ class ResponseResult:
     n_non_responders: int
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche biomarkers response --json``."""
         return {
             "marker": self.marker,
             "n_responders": self.n_responders,
@@ -64,7 +65,7 @@ def treatment_response(
         Marker level before treatment and on treatment, same unit, both > 0 for the fold change. Without
         ``on`` only the pre-treatment level is analysed.
     direction, method
-        As for :func:`~exoniche.biomarkers.roc.roc` and :func:`~exoniche.biomarkers.cutpoint.cutpoint`.
+        As for :func:`~exoniche.biomarkers.roc` and :func:`~exoniche.biomarkers.cutpoint`.
     """
     y = np.asarray(responder, dtype=bool)
     pre = np.asarray(pre, dtype=float)

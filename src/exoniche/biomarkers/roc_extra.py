@@ -27,15 +27,15 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
-from exoniche.biomarkers.roc import ROC, roc
-from exoniche.errors import DataError
+from exoniche.biomarkers._roc import ROC, roc
+from exoniche.errors import DataError, unknown
 
 
 # --------------------------------------------------------------------------------------------- coords
 def coords_at(r: ROC, input: str, values: Sequence[float]) -> pd.DataFrame:
     """Threshold, specificity and sensitivity at given sensitivities or specificities (pROC's rule)."""
     if input not in ("sensitivity", "specificity"):
-        raise DataError(f"coords input: unknown value {input!r}; allowed: sensitivity, specificity")
+        raise unknown("coords input", input, ("sensitivity", "specificity"), DataError)
     thr, se, sp = r.thresholds, r.sensitivities, r.specificities
     src = se if input == "sensitivity" else sp
     decreasing = input == "sensitivity"
@@ -131,7 +131,7 @@ def ci_thresholds(r: ROC, thresholds: Sequence[float], n_boot: int = 2000, seed:
                   conf_level: float = 0.95) -> pd.DataFrame:  # fmt: skip
     """Bootstrap CIs of specificity and sensitivity at fixed thresholds (``ci.thresholds``).
 
-    A sample equal to the threshold is positive, as in :func:`exoniche.biomarkers.cutpoint.cutpoint`.
+    A sample equal to the threshold is positive, as in :func:`exoniche.biomarkers.cutpoint`.
     """
     t = np.asarray(thresholds, dtype=float)
     sign = 1.0 if r.direction == "<" else -1.0
@@ -147,11 +147,14 @@ def ci_thresholds(r: ROC, thresholds: Sequence[float], n_boot: int = 2000, seed:
 # --------------------------------------------------------------------------------------------- multiclass
 @dataclass
 class MulticlassAUC:
+    """Hand & Till multiclass AUC with the pairwise AUCs it averages."""
+
     auc: float
     levels: list[str]
     pairs: list[dict]
 
     def to_dict(self) -> dict:
+        """Return the AUC, the levels and the pairwise AUCs as a JSON record."""
         return {"auc": self.auc, "levels": self.levels, "pairs": self.pairs, "method": "Hand & Till (2001)"}
 
 
@@ -261,7 +264,7 @@ def power_roc_test(
     solved with Brent's method to 1e-12 (pROC's ``uniroot`` stops at about 1e-4).
     """
     if alternative not in ("two.sided", "one.sided"):
-        raise DataError(f"alternative: unknown value {alternative!r}; allowed: one.sided, two.sided")
+        raise unknown("alternative", alternative, ("one.sided", "two.sided"), DataError)
     for name, v in (("power", power), ("sig_level", sig_level)):
         if v is not None and not 0 < v < 1:
             raise DataError(f"{name}: must lie in (0, 1), got {v}")
@@ -331,10 +334,10 @@ def power_roc_test_two(
     the power at the observed size; ``sig_level=None`` the level; both given: the number of cases (and
     ``kappa`` controls per case, default the observed ratio).
     """
-    from exoniche.biomarkers.roc import _same_subjects, delong_cov
+    from exoniche.biomarkers._roc import _same_subjects, delong_cov
 
     if alternative not in ("two.sided", "one.sided"):
-        raise DataError(f"alternative: unknown value {alternative!r}; allowed: one.sided, two.sided")
+        raise unknown("alternative", alternative, ("one.sided", "two.sided"), DataError)
     if not _same_subjects(r1, r2):
         raise DataError("power for two ROC curves: the curves must be paired (same subjects)")
     cov = delong_cov(np.vstack([r1.v10, r2.v10]), np.vstack([r1.v01, r2.v01])) * r1.n_cases

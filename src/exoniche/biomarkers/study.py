@@ -1,4 +1,4 @@
-"""Open question 4 as a study: how reliable are exosomal biomarkers for judging metastasis?
+"""Open question 4 as a study: how reliable exosomal biomarkers are for judging metastasis.
 
 A virtual cohort (tumour presets mixed, tumour mass, cargo and colonisation potential varying between patients,
 virtual blood draws every 28 days; ``docs/cohorts.md``) is simulated once with the assay model's within-person
@@ -28,9 +28,9 @@ import math
 import numpy as np
 import pandas as pd
 
+from exoniche.biomarkers._roc import roc
 from exoniche.biomarkers.organotropism import dominant_site, organotropism
 from exoniche.biomarkers.panel import panels
-from exoniche.biomarkers.roc import roc
 from exoniche.biomarkers.roc_extra import obuchowski_var, power_roc_test
 from exoniche.experiments.studies.common import StudyResult
 
@@ -51,7 +51,7 @@ NOISE_REPLICATES = 20  # analytical-noise draws averaged per CV level
 
 # --------------------------------------------------------------------------------------------- coupling
 def _simulate(patients: int, seed: int, therapy: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The virtual cohort: (long measurements without analytical error, outcomes). Model names live here.
+    """Return the virtual cohort: (long measurements without analytical error, outcomes). Model names live here.
 
     ``therapy``: anti-PD-1 from day ``THERAPY_DAY`` for ``THERAPY_DAYS`` days, draws at 0, the start and 4 weeks
     on (the cohort engine's ``responder`` = RECIST partial response of the primary).
@@ -88,18 +88,19 @@ def _simulate(patients: int, seed: int, therapy: bool = False) -> tuple[pd.DataF
 
 def _with_analytical_cv(values: np.ndarray, marker: str, cv: float, rng: np.random.Generator) -> np.ndarray:
     """Apply the assay model's analytical error (log-normal, CV ``cv``) to CV-0 draws; LOD/2 below the LOD."""
-    from exoniche.observe.assays import assays
+    from exoniche.observe import assay_catalogue
 
     if cv == 0 or marker == "ctc_per_7_5ml":  # CTC counts carry counting (Poisson) noise, not an assay CV
         return values
-    a = assays()[marker]
+    a = assay_catalogue()[marker]
     sa = math.sqrt(math.log1p(cv**2))
     v = values * np.exp(sa * rng.standard_normal(values.size))
     return np.where(v < a.lod, a.lod / 2, v)
 
 
 # --------------------------------------------------------------------------------------------- study
-def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED) -> StudyResult:
+def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED) -> StudyResult:  # noqa: ARG001  every study's run() takes workers; this one runs in one process
+    """Run the biomarker study: virtual cohort, per-marker ROC and the therapy-monitoring arm."""
     meas, out = _simulate(patients, seed)
     if progress:
         progress(0.5, 1.0)
@@ -107,11 +108,11 @@ def run(workers=None, progress=None, patients: int = PATIENTS, seed: int = SEED)
     y = out["metastasis"].to_numpy(dtype=bool)
     wide = {d: meas[meas["time"] == d].pivot(index="patient", columns="marker", values="value").loc[out.index]
             for d in DRAW_DAYS}  # fmt: skip
-    from exoniche.observe.assays import assays
+    from exoniche.observe import assay_catalogue
 
     rng = np.random.default_rng(seed + 1)
     # the assay table's own analytical CV on every draw: what a lab would report
-    lab = {d: pd.DataFrame({m: _with_analytical_cv(w[m].to_numpy(), m, assays()[m].analytical_cv, rng)
+    lab = {d: pd.DataFrame({m: _with_analytical_cv(w[m].to_numpy(), m, assay_catalogue()[m].analytical_cv, rng)
                             for m in MARKERS}, index=w.index) for d, w in wide.items()}  # fmt: skip
     base = lab[DRAW_DAYS[0]]
     rows, curves = [], {"cv": {}, "day": {}}

@@ -31,7 +31,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.errors import DataError
+from exoniche._ci import z_two_sided
+from exoniche.biomarkers._estimator import Estimator
+from exoniche.errors import DataError, check_choice, unknown
 
 __all__ = [
     "Concordance",
@@ -50,7 +52,6 @@ __all__ = [
     "time_dependent_auc",
 ]
 
-_Z975 = stats.norm.ppf(0.975)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -143,7 +144,7 @@ def _median_rule(y: np.ndarray, x: np.ndarray) -> float:
     return float(x[0])
 
 
-class KaplanMeier:
+class KaplanMeier(Estimator):
     """Kaplan–Meier estimate, as ``survfit(Surv(time, event) ~ 1)`` with its defaults.
 
     Standard error is Greenwood's on the cumulative-hazard scale (R's ``std.err``); the CI is R's
@@ -160,10 +161,14 @@ class KaplanMeier:
     """
 
     def __init__(self, conf_level: float = 0.95, label: str = "all") -> None:
-        self.conf_level = conf_level
+        super().__init__(conf_level)
         self.label = label
 
+    def _fitted_repr(self) -> dict:
+        return {"n": self.n, "events": self.n_events_total}
+
     def fit(self, time, event, rmean_endtime: float | None = None) -> KaplanMeier:
+        """Estimate the curve from follow-up ``time`` and ``event`` (1 = event); returns ``self``."""
         t, e = _as_time_event(time, event)
         self.n = t.size
         self.time, inv = np.unique(t, return_inverse=True)
@@ -178,7 +183,7 @@ class KaplanMeier:
             self.std_err = np.sqrt(np.cumsum(green))
         self.cumhaz = np.cumsum(d / n)
         self.std_chaz = np.sqrt(np.cumsum(d / n**2))
-        z = stats.norm.ppf(0.5 + self.conf_level / 2)
+        z = z_two_sided(self.conf_level)
         with np.errstate(divide="ignore", invalid="ignore"):
             ls = np.where(self.survival > 0, np.log(np.where(self.survival > 0, self.survival, 1.0)), np.nan)
             self.ci_low = np.exp(ls - z * self.std_err)
@@ -243,7 +248,7 @@ class KaplanMeier:
         )
 
     def n_at_risk(self, t: float) -> int:
-        """Number still under observation at time t (time >= t)."""
+        """Return the number still under observation at time t (time >= t)."""
         i = np.searchsorted(self.time, t, side="left")
         return int(self.n_risk[i]) if i < self.time.size else 0
 
@@ -375,6 +380,7 @@ class LogRankTest:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """Observed and expected events per group (as R's ``survdiff`` table)."""
         return pd.DataFrame(
             {
                 "group": self.groups,
@@ -386,6 +392,7 @@ class LogRankTest:
         )
 
     def to_dict(self) -> dict:
+        """Return the test as a JSON record: chisq, df, p."""
         return {"chisq": self.chisq, "df": self.df, "p": self.p}
 
 
@@ -473,11 +480,10 @@ class _RiskSets:
         self.n_deaths = np.array([len(i) for i in self.death_idx])
 
 
-def _cox_terms(rs: _RiskSets, beta: np.ndarray, efron: bool, Z: np.ndarray | None = None):
+def _cox_terms(rs: _RiskSets, beta: np.ndarray, efron: bool):
     """Partial log-likelihood, score and information (Efron or Breslow) at ``beta``.
 
-    ``Z`` optionally gives a different covariate matrix for the score/information (rows as rs.X) that
-    may depend on the death time: ``Z(t) = X * g(t)`` is handled by the caller through ``_zph_terms``.
+    :func:`cox_zph` computes its own time-transformed score terms; this is the plain Cox fit's.
     """
     X = rs.X
     eta = X @ beta
@@ -520,7 +526,10 @@ class _Test:
         return {"statistic": self.statistic, "df": self.df, "p": self.p}
 
 
-class CoxPH:
+COX_COLUMNS = ("coef", "se", "z", "p", "hr", "hr_ci_low", "hr_ci_high")  # one row of ``summary(coxph)``
+
+
+class CoxPH(Estimator):
     """Cox proportional-hazards model, as R's ``coxph`` (Newton–Raphson from 0, eps 1e-9, 20 iterations).
 
     Parameters
@@ -539,9 +548,9 @@ class CoxPH:
     """
 
     def __init__(self, ties: str = "efron", conf_level: float = 0.95, eps: float = 1e-9, max_iter: int = 20):
-        if ties not in ("efron", "breslow"):
-            raise DataError(f"ties: unknown value {ties!r}; allowed: breslow, efron")
-        self.ties, self.conf_level, self.eps, self.max_iter = ties, conf_level, eps, max_iter
+        super().__init__(conf_level)
+        self.ties = check_choice("ties", ties, ("efron", "breslow"), DataError)
+        self.eps, self.max_iter = eps, max_iter
 
     def fit(self, X, time, event, names: Sequence[str] | None = None, strata=None) -> CoxPH:
         """Fit; ``strata`` (one label per row) gives each stratum its own baseline hazard (R's ``strata()``)."""
@@ -596,7 +605,7 @@ class CoxPH:
         self.se = np.sqrt(np.diag(self.var))
         self.z = self.coef / self.se
         self.p = 2 * stats.norm.sf(np.abs(self.z))
-        zq = stats.norm.ppf(0.5 + self.conf_level / 2)
+        zq = z_two_sided(self.conf_level)
         self.hr = np.exp(self.coef)
         self.hr_ci_low = np.exp(self.coef - zq * self.se)
         self.hr_ci_high = np.exp(self.coef + zq * self.se)
@@ -628,18 +637,12 @@ class CoxPH:
     @property
     def summary(self) -> pd.DataFrame:
         """One row per covariate: coef, HR, SE, z, p and the HR's CI (as ``summary(coxph)``)."""
-        return pd.DataFrame(
-            {
-                "covariate": self.names,
-                "coef": self.coef,
-                "se": self.se,
-                "z": self.z,
-                "p": self.p,
-                "hr": self.hr,
-                "hr_ci_low": self.hr_ci_low,
-                "hr_ci_high": self.hr_ci_high,
-            }
-        ).set_index("covariate")
+        return pd.DataFrame({"covariate": self.names, **{k: getattr(self, k) for k in COX_COLUMNS}}).set_index(
+            "covariate")
+
+    def row(self, i: int) -> dict[str, float]:
+        """Return covariate ``i``'s estimates as a JSON record (the :data:`COX_COLUMNS`)."""
+        return {k: float(getattr(self, k)[i]) for k in COX_COLUMNS}
 
     def check_assumptions(self) -> PHTest:
         """Proportional-hazards score test per covariate and global, as ``cox.zph(fit)``."""
@@ -706,6 +709,7 @@ class Concordance:
     std: float
 
     def to_dict(self) -> dict:
+        """Return the concordance counts, C and its standard error as a JSON record."""
         return {
             "concordant": self.concordant,
             "discordant": self.discordant,
@@ -790,9 +794,11 @@ class PHTest:
 
     @property
     def summary(self) -> pd.DataFrame:
+        """The per-covariate and global test table (as ``cox.zph``)."""
         return self.table
 
     def to_dict(self) -> dict:
+        """Return the tests as JSON: covariate (and ``GLOBAL``) -> chisq, df, p."""
         return {
             k: {"chisq": float(r.chisq), "df": int(r.df), "p": float(r.p)} for k, r in self.table.iterrows()
         }
@@ -896,6 +902,7 @@ def time_dependent_auc(time, event, marker, times: Sequence[float]) -> pd.DataFr
 # --------------------------------------------------------------------------------------------------
 # one call on a measurement table: what `exoniche biomarkers survival` prints
 # --------------------------------------------------------------------------------------------------
+@dataclass(repr=False)
 class SurvivalAnalysis:
     """KM (overall or by group), log-rank, Cox PH (multivariable and univariable), cox.zph, C and AUC(t).
 
@@ -904,11 +911,34 @@ class SurvivalAnalysis:
     part is reported.
     """
 
-    def __init__(self, **parts: Any) -> None:
-        self.__dict__.update(parts)
+    source: str
+    time_col: str
+    event_col: str
+    group_col: str | None
+    covariates: list[str]
+    at: list[float]
+    n: int
+    events: int
+    event_coding: str
+    followup_median: float
+    km: KaplanMeier | dict[str, KaplanMeier]
+    logrank: LogRankTest | None
+    cox: CoxPH | None
+    cox_univariable: dict[str, CoxPH]
+    cox_dropped: int
+    ph_test: PHTest | None
+    td_auc: pd.DataFrame | None
+    strata_col: str | None = None
+
+    def __repr__(self) -> str:
+        """Short: the table, its size and which parts were computed."""
+        parts = [p for p, v in (("km by " + str(self.group_col), self.group_col), ("logrank", self.logrank),
+                                ("cox", self.cox), ("cox.zph", self.ph_test)) if v is not None]
+        return (f"SurvivalAnalysis(source={self.source!r}, n={self.n}, events={self.events}, "
+                f"covariates={self.covariates}, parts={parts or ['km']})")
 
     def km_table(self, km: KaplanMeier) -> list[dict]:
-        """The curve at each observed time, plus the requested ``at`` times (flagged ``requested``)."""
+        """Return the curve at each observed time, plus the requested ``at`` times (flagged ``requested``)."""
         rows = {
             float(t): {
                 "time": float(t),
@@ -934,43 +964,19 @@ class SurvivalAnalysis:
         return [rows[t] for t in sorted(rows)]
 
     def _km_dict(self, km: KaplanMeier) -> dict:
-        return {
-            "n": km.n,
-            "events": km.n_events_total,
-            "median": km.median,
-            "median_ci_low": km.median_ci[0],
-            "median_ci_high": km.median_ci[1],
-            "rmean": km.rmean,
-            "se_rmean": km.se_rmean,
-            "rmean_endtime": km.rmean_endtime,
-            "table": self.km_table(km),
-        }
+        return {"n": km.n, "events": km.n_events_total, "median": km.median, "median_ci_low": km.median_ci[0],
+                "median_ci_high": km.median_ci[1], "rmean": km.rmean, "se_rmean": km.se_rmean,
+                "rmean_endtime": km.rmean_endtime, "table": self.km_table(km)}  # fmt: skip
 
     def to_dict(self) -> dict:
-        """The JSON document of ``exoniche biomarkers survival --json``."""
+        """Return the JSON document of ``exoniche biomarkers survival --json``."""
         cox = self.cox
         out: dict[str, Any] = {
             "n": self.n,
             "events": self.events,
             "event_coding": self.event_coding,
             "followup_median": self.followup_median,
-            "cox": []
-            if cox is None
-            else [
-                {
-                    "covariate": n,
-                    "coef": c,
-                    "se": s,
-                    "z": z,
-                    "p": p,
-                    "hr": h,
-                    "hr_ci_low": lo,
-                    "hr_ci_high": hi,
-                }
-                for n, c, s, z, p, h, lo, hi in zip(
-                    cox.names, cox.coef, cox.se, cox.z, cox.p, cox.hr, cox.hr_ci_low, cox.hr_ci_high
-                )
-            ],
+            "cox": [] if cox is None else [{"covariate": n, **cox.row(i)} for i, n in enumerate(cox.names)],
             "logrank": None if self.logrank is None else self.logrank.to_dict(),
             "c_index": None if cox is None else cox.concordance.c,
         }
@@ -991,22 +997,12 @@ class SurvivalAnalysis:
                 "iterations": cox.iterations,
             }
             out["cox_univariable"] = [
-                {
-                    "covariate": n,
-                    "n": m.n,
-                    "events": m.n_events,
-                    "coef": float(m.coef[0]),
-                    "se": float(m.se[0]),
-                    "p": float(m.p[0]),
-                    "hr": float(m.hr[0]),
-                    "hr_ci_low": float(m.hr_ci_low[0]),
-                    "hr_ci_high": float(m.hr_ci_high[0]),
-                }
+                {"covariate": n, "n": m.n, "events": m.n_events, **{k: v for k, v in m.row(0).items() if k != "z"}}
                 for n, m in self.cox_univariable.items()
             ]
             out["concordance"] = cox.concordance.to_dict()
             out["ph_test"] = None if self.ph_test is None else self.ph_test.to_dict()
-            out["cox_model"]["strata"] = getattr(self, "strata_col", None)
+            out["cox_model"]["strata"] = self.strata_col
             out["td_auc"] = self.td_auc.to_dict(orient="records")
         if self.logrank is not None:
             lr = self.logrank
@@ -1103,7 +1099,7 @@ def analyze_survival(
 
     src = source or df.attrs.get("source") or "table"
     if missing not in ("error", "drop"):
-        raise DataError(f"missing: unknown value {missing!r}; allowed: drop, error")
+        raise unknown("missing", missing, ("drop", "error"), DataError)
     covariates = list(covariates)
     dup = sorted({c for c in covariates if covariates.count(c) > 1})
     if dup:
@@ -1170,25 +1166,10 @@ def analyze_survival(
                 strata=None if st is None else st[up],
             )  # fmt: skip
     return SurvivalAnalysis(
-        source=src,
-        time_col=time,
-        event_col=event,
-        group_col=group,
-        covariates=covariates,
-        at=at,
-        n=int(t.size),
-        events=int(e.sum()),
-        event_coding=coding,
-        followup_median=followup,
-        km=km,
-        logrank=logrank,
-        cox=cox,
-        cox_univariable=uni,
-        cox_dropped=dropped,
-        ph_test=ph,
-        td_auc=tdauc,
-        strata_col=strata,
-    )
+        source=src, time_col=time, event_col=event, group_col=group, covariates=covariates, at=at, n=int(t.size),
+        events=int(e.sum()), event_coding=coding, followup_median=followup, km=km, logrank=logrank, cox=cox,
+        cox_univariable=uni, cox_dropped=dropped, ph_test=ph, td_auc=tdauc, strata_col=strata,
+    )  # fmt: skip
 
 
 def _code_text(v: Any) -> str:

@@ -32,8 +32,8 @@ from itertools import combinations, product
 import numpy as np
 import pandas as pd
 
-from exoniche.biomarkers.cutpoint import clopper_pearson
-from exoniche.biomarkers.roc import roc
+from exoniche.biomarkers._cutpoint import clopper_pearson
+from exoniche.biomarkers._roc import roc
 from exoniche.errors import DataError
 
 
@@ -70,6 +70,7 @@ class CombiROCResult:
     all_negative_markers: list[str] = field(default_factory=list)
 
     def to_dict(self, top: int | None = None) -> dict:
+        """Return the JSON document of ``biomarkers panel --method combiroc --json`` (the ``top`` combinations)."""
         rows = self.table if top is None else self.table.head(top)
         combos = [
             {
@@ -191,6 +192,7 @@ class PanelRule:
     k: int
 
     def score(self, X: pd.DataFrame) -> np.ndarray:
+        """Return the number of the rule's markers that are positive in each row of ``X``."""
         s = np.zeros(len(X), dtype=int)
         for m, t, d in zip(self.markers, self.thresholds, self.directions, strict=True):
             v = X[m].to_numpy(dtype=float)
@@ -198,9 +200,11 @@ class PanelRule:
         return s
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:
+        """Return True for each row of ``X`` where at least ``k`` markers are positive."""
         return self.score(X) >= self.k
 
     def to_dict(self) -> dict:
+        """Return the rule as a JSON record: markers, thresholds, directions and k."""
         return {
             "markers": self.markers,
             "thresholds": self.thresholds,
@@ -257,6 +261,8 @@ def _search(y: np.ndarray, X: pd.DataFrame, max_size: int, min_sp: float, max_th
 
 @dataclass
 class PanelomixResult:
+    """PanelomiX rule with its apparent and cross-validated sensitivity and specificity."""
+
     rule: PanelRule
     apparent: dict
     cross_validated: dict
@@ -266,6 +272,7 @@ class PanelomixResult:
     fold_rules: list[dict]
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``biomarkers panel --method panelomix --json``."""
         return {
             "method": "panelomix",
             "min_sp": self.min_sp,

@@ -29,7 +29,7 @@ from exoniche.biology.mechanism import Mechanism, Species
 from exoniche.biology.parameters import Parameter
 from exoniche.engines.problem import Event, Problem
 from exoniche.engines.sbml_import import CLOCK, ImportedModel, import_sbml
-from exoniche.errors import DataError, ModelError
+from exoniche.errors import DataError, ModelError, unknown
 
 SCALES = ("lin", "log", "log10")
 TRANSFORMS = ("lin", "log", "log10")
@@ -44,11 +44,13 @@ def _is_empty(v) -> bool:
 
 
 def unscale(x, scale: str):
+    """Return ``x`` from PEtab's parameter scale (``lin``, ``log``, ``log10``) back on the linear scale."""
     x = np.asarray(x, dtype=float)
     return 10.0**x if scale == "log10" else np.exp(x) if scale == "log" else x
 
 
 def to_scale(x, scale: str):
+    """Return linear ``x`` on PEtab's parameter scale ``scale`` (``lin``, ``log``, ``log10``)."""
     x = np.asarray(x, dtype=float)
     return np.log10(x) if scale == "log10" else np.log(x) if scale == "log" else x
 
@@ -85,6 +87,7 @@ class PetabProblem:
 
     @property
     def n_measurements(self) -> int:
+        """Number of measurement rows."""
         return len(self.petab.measurement_df)
 
     # ---------------------------------------------------------------------------------- parameters
@@ -131,7 +134,7 @@ class PetabProblem:
         return self._cache[key]
 
     def _plain(self):
-        """The imported model compiled to Python only (initial values, parameter order), without Numba."""
+        """Return the imported model compiled to Python only (initial values, parameter order), without Numba."""
         if "plain" not in self._cache:
             from types import SimpleNamespace
 
@@ -293,7 +296,7 @@ class PetabProblem:
         return self._cache[key]
 
     def simulate(self, theta) -> np.ndarray:
-        """Simulated observables (measurement rows, P) and noise sigmas for parameter columns ``theta``."""
+        """Return the simulated observables (measurement rows, P) and noise sigmas for parameter columns ``theta``."""
         sim, _ = self._simulate(theta)
         return sim
 
@@ -390,11 +393,11 @@ class PetabProblem:
         total = np.zeros(theta.shape[1])
         for k, prior in enumerate(self.priors):
             if prior is not None:
-                total += _prior_term(prior, theta[k], self.scales[k], self.lower[k], self.upper[k])
+                total += _prior_term(prior, theta[k], self.scales[k])
         return total[0] if single else total
 
     def objective(self, theta) -> np.ndarray:
-        """What fits minimise: the negative log-likelihood plus the negative log prior (if the table has priors)."""
+        """Return what fits minimise: negative log-likelihood plus negative log prior (if the table has priors)."""
         return self.nllh(theta) + self.prior_nll(theta)
 
     def nllh_grad(self, theta, step: float = 1e-5, prior: bool = False) -> tuple[float, np.ndarray]:
@@ -414,7 +417,7 @@ class PetabProblem:
 PRIORS = ("parameterScaleNormal", "parameterScaleLaplace", "normal", "laplace", "uniform", "parameterScaleUniform")
 
 
-def _prior_term(prior: tuple, x: np.ndarray, scale: str, lower: float, upper: float) -> np.ndarray:
+def _prior_term(prior: tuple, x: np.ndarray, scale: str) -> np.ndarray:
     """-log density of one PEtab objective prior at ``x`` (parameter scale), as petab v1 defines them."""
     kind, a, b = prior
     v = x if kind.startswith("parameterScale") else unscale(x, scale)
@@ -481,7 +484,7 @@ def load(yaml_path: str | Path, *, lint: bool = True, engine: str = "compiled") 
     ``deterministic`` (SciPy BDF per column; no compilation, for large models evaluated a few times).
     """
     if engine not in ENGINES:
-        raise DataError(f"--engine: unknown value {engine!r}; allowed: {', '.join(ENGINES)}")
+        raise unknown("--engine", engine, ENGINES, DataError)
     import petab.v1 as petab
     import yaml
 

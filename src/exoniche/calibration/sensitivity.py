@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exoniche.errors import ModelError, ScenarioError, suggest
+from exoniche.errors import ModelError, ScenarioError, check_choice, unknown
 from exoniche.experiments.gsa import METHODS, analyse  # the generic SALib part lives in a lower layer
 
 __all__ = ["METHODS", "analyse", "parse_ranges", "scenario_sensitivity"]
@@ -54,7 +54,7 @@ def parse_ranges(experiment, params: list[str], spread: float) -> tuple[list[tup
     for item in params:
         name, _, rng = item.partition("=")
         if name not in base.numbers():
-            raise ScenarioError(f"--params: unknown parameter {name!r}{suggest(name, base.numbers())}")
+            raise unknown("--params", name, base.numbers(), what="parameter", label=None)
         if rng:
             try:
                 lo, hi = (float(v) for v in rng.split(":"))
@@ -86,8 +86,7 @@ def scenario_sensitivity(scenario_path: str | Path, method: str, n: int, params:
     if not outputs:
         raise ScenarioError("--outputs: give at least one output (comma-separated)")
     for o in outputs:
-        if o not in cat:
-            raise ScenarioError(f"--outputs: unknown output {o!r}{suggest(o, cat)}; allowed: {', '.join(cat)}")
+        check_choice("--outputs", o, cat, what="output")
     if workers < 1:
         raise ScenarioError(f"--workers: {workers} must be at least 1")
     scen = load_scenario(scenario_path)

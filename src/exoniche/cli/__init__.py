@@ -14,6 +14,8 @@ from exoniche import __version__
 from exoniche.cli._common import err_console
 from exoniche.errors import ExonicheError
 
+__all__ = ["app", "main"]
+
 app = typer.Typer(
     name="exoniche",
     help="In-silico research on the exosome-driven pre-metastatic niche.",
@@ -37,18 +39,11 @@ def _root(
 
 
 def _register() -> None:
-    # Each command group lives in its own module so that layers stay independent.
+    """Every command module has one ``register(app)``: top-level commands, or its group under a name."""
     from exoniche.cli import biomarkers, evidence, experiments, export, fit, model, sensitivity, serve, tissue
 
-    app.add_typer(evidence.app, name="evidence")
-    app.add_typer(export.app, name="export")
-    app.add_typer(biomarkers.app, name="biomarkers")
-    app.add_typer(fit.app, name="fit")
-    model.register(app)
-    experiments.register(app)
-    serve.register(app)
-    sensitivity.register(app)
-    tissue.register(app)
+    for module in (evidence, export, biomarkers, fit, model, experiments, serve, sensitivity, tissue):
+        module.register(app)
 
 
 _register()

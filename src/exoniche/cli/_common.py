@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+import typer
 from rich.console import Console
 
 # Piped or captured output has no terminal width; use a wide page rather than rich's 80 columns.
@@ -12,6 +13,8 @@ console = Console(width=None if sys.stdout.isatty() else 150)
 err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 
 JSON_OPTION_HELP = "Print exactly one JSON document on stdout instead of tables."
+# Every result command's ``--json`` (typer reads the declaration; one object serves every command).
+JSON_OPTION = typer.Option(False, "--json", help=JSON_OPTION_HELP)
 
 
 def _clean(obj: Any) -> Any:
@@ -27,15 +30,3 @@ def print_json(obj: Any) -> None:
 
     sys.stdout.write(dumps(obj) + "\n")
     sys.stdout.flush()
-
-
-def pending(name: str, doc: str):
-    """A registered-but-unbuilt command: says so on stderr and exits 3 (never pretends to work)."""
-    import typer
-
-    def command(args: list[str] = typer.Argument(None, hidden=True)) -> None:
-        err_console.print(f"exoniche {name}: not implemented yet in this version")
-        raise typer.Exit(3)
-
-    command.__doc__ = doc
-    return command

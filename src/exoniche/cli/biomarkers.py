@@ -15,3 +15,8 @@ app = typer.Typer(
 )
 bm_diagnostic.register(app)
 bm_followup.register(app)
+
+
+def register(parent: typer.Typer) -> None:
+    """Add the ``biomarkers`` command group to ``parent``."""
+    parent.add_typer(app, name="biomarkers")

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import typer
 from rich.table import Table
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 
 DATA_HELP = "Measurement table: CSV, TSV, Parquet or Excel (.xlsx), one row per sample."
 OUTCOME_HELP = "Column with the reference standard (two levels)."
@@ -26,12 +25,9 @@ def _fmt(x: float, digits: int = 3) -> str:
 
 
 def _save_figure(ax, path: Path) -> Path:
-    import matplotlib.pyplot as plt
+    from exoniche.io.figures import save_figure
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ax.figure.savefig(path, bbox_inches="tight")
-    plt.close(ax.figure)
-    return path
+    return save_figure(ax, path)
 
 
 def roc_command(
@@ -70,47 +66,24 @@ def roc_command(
     plot: Path = typer.Option(None, "--plot", help="Write the ROC curve(s) as a PNG."),
     out: Path = typer.Option(None, "--out", help="Folder for roc.png, roc_curves.csv and roc.json."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """AUC with DeLong 95 % CI per marker; paired (or unpaired, with --sample) DeLong tests between them."""
-    import pandas as pd
-
-    from exoniche.biomarkers.analyses import marker_list, parse_partial, roc_analysis
+    from exoniche.biomarkers.analyses import analyze_roc, marker_list, parse_partial
     from exoniche.biomarkers.data import read_table
-    from exoniche.biomarkers.roc import plot_rocs
+    from exoniche.io.biomarker_files import write_roc_files
 
     markers = marker_list(marker)
     bounds = parse_partial(partial)
-    result, rocs = roc_analysis(
-        read_table(data, sheet=sheet), data.name, outcome, markers, positive, direction=direction,
+    analysis = analyze_roc(
+        read_table(data, sheet=sheet), outcome, markers, positive, source=data.name, direction=direction,
         missing=missing, sample=sample, bootstrap=bootstrap, seed=seed, id_col=id_col, partial=bounds,
         partial_focus=partial_focus, partial_correct=partial_correct, alternative=alternative, pr=pr,
         percent=percent,
     )
+    result, rocs = analysis.to_dict(), analysis.rocs
     records, comparisons = result["markers"], result["comparisons"]
-    written = []
-    if plot or out:
-        ax = plot_rocs(rocs)
-        if plot:
-            written.append(_save_figure(ax, plot))
-        if out:
-            import matplotlib.pyplot as plt
-
-            out.mkdir(parents=True, exist_ok=True)
-            if plot:
-                ax = plot_rocs(rocs)
-            written.append(_save_figure(ax, out / "roc.png"))
-            plt.close("all")
-            curves = pd.concat([r.to_frame().assign(marker=r.name) for r in rocs], ignore_index=True)
-            curves.to_csv(out / "roc_curves.csv", index=False)
-            (out / "roc.json").write_text(json.dumps(result, indent=2, default=float))
-            written += [out / "roc_curves.csv", out / "roc.json"]
-            if pr:
-                from exoniche.biomarkers.roc_extra import pr_curve
-
-                prs = pd.concat([pr_curve(r).assign(marker=r.name) for r in rocs], ignore_index=True)
-                prs.to_csv(out / "pr_curves.csv", index=False)
-                written.append(out / "pr_curves.csv")
+    written = write_roc_files(analysis, plot=plot, out=out)
     result["files"] = [str(p) for p in written]
     if json_:
         print_json(result)
@@ -162,11 +135,11 @@ def cutpoint_command(
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
     out: Path = typer.Option(None, "--out", help="Write the STARD table as CSV to this file."),
     id_col: str = typer.Option(None, "--id", help=ID_HELP),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Cut-points with Se, Sp, PPV, NPV (exact CIs), LR+/LR- and the 2x2 table: a STARD-style table."""
+    from exoniche.biomarkers import stard_table
     from exoniche.biomarkers.analyses import cutpoint_analysis, marker_list
-    from exoniche.biomarkers.cutpoint import stard_table
     from exoniche.biomarkers.data import read_table
 
     doc, cuts = cutpoint_analysis(
@@ -222,7 +195,7 @@ def panel_command(
     plot: Path = typer.Option(None, "--plot", help="Write a forest plot of the top panels as PNG."),
     out: Path = typer.Option(None, "--out", help="Folder for panels.csv (all panels) and panels.png."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Marker panels: logistic (CV AUC, each vs its best single marker) or threshold rules (CombiROC, PanelomiX)."""
     from exoniche.biomarkers.analyses import candidate_markers, marker_list, panel_analysis
@@ -352,35 +325,16 @@ def response_command(
     missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
     plot: Path = typer.Option(None, "--plot", help="Write the ROC curves as PNG."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Pre-treatment level and on-treatment fold change as predictors of response (ROC + cut-point)."""
-    from exoniche.biomarkers.cutpoint import stard_table
+    from exoniche.biomarkers import plot_rocs, stard_table
+    from exoniche.biomarkers.analyses import analyze_response
     from exoniche.biomarkers.data import read_table
-    from exoniche.biomarkers.response import response_from_long, treatment_response
-    from exoniche.biomarkers.roc import plot_rocs
-    from exoniche.errors import DataError
 
-    df = read_table(data, sheet=sheet)
-    if pre:
-        from exoniche.biomarkers.data import outcome_and_markers
-
-        cols = [pre] + ([on] if on else [])
-        y, X = outcome_and_markers(df, outcome, cols, positive, data.name, missing)
-        res = treatment_response(
-            y, X[pre], X[on] if on else None, marker=pre, direction=direction, method=method
-        )
-    elif marker:
-        if baseline is None or on_time is None:
-            raise DataError("long table: give --baseline and --on-time (the two visit times)")
-        y, pre_v, on_v, _ = response_from_long(
-            df, marker, outcome, positive, baseline, on_time, source=data.name
-        )
-        res = treatment_response(y, pre_v, on_v, marker=marker, direction=direction, method=method)
-    else:
-        raise DataError(
-            "say which marker: --pre COL [--on COL] for a wide table, or --marker NAME for a long one"
-        )
+    res = analyze_response(read_table(data, sheet=sheet), outcome, positive, source=data.name, pre=pre, on=on,
+                           marker=marker, baseline=baseline, on_time=on_time, direction=direction, method=method,
+                           missing=missing)
     written = []
     if plot:
         written.append(
@@ -417,7 +371,7 @@ def organotropism_command(
     missing: str = typer.Option("error", "--missing", help=MISSING_HELP),
     plot: Path = typer.Option(None, "--plot", help="Write the confusion matrix as a PNG."),
     sheet: str = typer.Option(None, "--sheet", help="Excel sheet (name or 0-based position)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Metastatic site from an exosomal marker profile: multinomial model, CV multi-class AUC, confusion."""
     from exoniche.biomarkers.analyses import marker_list

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from exoniche.biomarkers.analyses import parse_cv, parse_floats
-from exoniche.cli._common import JSON_OPTION_HELP, _clean, console, print_json
+from exoniche.cli._common import JSON_OPTION, _clean, console, print_json
 
 
 def _fmt(x, spec: str = ".3g") -> str:
@@ -84,7 +84,7 @@ def survival(
         "error", "--missing", help="error (default) or drop (complete cases per part)."
     ),
     out: Path = typer.Option(None, "--out", help="Folder for km.png, cox_forest.png and survival.json."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Kaplan-Meier, log-rank, Cox PH with PH check, C-index and AUC(t); results equal R's survival."""
     from exoniche.biomarkers.data import read_table
@@ -135,15 +135,10 @@ def _competing(df, time, event, covariates, group, at, missing, out, json_) -> N
     res = analyze_competing(df, time, event, covariates, group=group, at=at, missing=missing)
     doc = res.to_dict()
     if out is not None:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
+        from exoniche.io.figures import save_figure
 
         out.mkdir(parents=True, exist_ok=True)
-        ax = res.plot()
-        ax.figure.savefig(out / "cif_stacked.png", dpi=120)
-        plt.close(ax.figure)
+        save_figure(res.plot(), out / "cif_stacked.png")
         (out / "competing.json").write_text(json.dumps(_clean(doc), indent=2) + "\n", encoding="utf-8")
         doc["files"] = {"cif_plot": str(out / "cif_stacked.png"), "json": str(out / "competing.json")}
     if json_:
@@ -173,22 +168,12 @@ def _competing(df, time, event, covariates, group, at, missing, out, json_) -> N
 
 
 def _write_survival(a, doc: dict, out: Path) -> dict[str, str]:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from exoniche.io.figures import save_figure
 
     out.mkdir(parents=True, exist_ok=True)
-    files = {}
-    ax = a.plot()
-    ax.figure.savefig(out / "km.png", dpi=120)
-    plt.close(ax.figure)
-    files["km_plot"] = str(out / "km.png")
+    files = {"km_plot": str(save_figure(a.plot(), out / "km.png"))}
     if a.cox is not None:
-        ax = a.cox.plot()
-        ax.figure.savefig(out / "cox_forest.png", dpi=120)
-        plt.close(ax.figure)
-        files["forest_plot"] = str(out / "cox_forest.png")
+        files["forest_plot"] = str(save_figure(a.cox.plot(), out / "cox_forest.png"))
     (out / "survival.json").write_text(json.dumps(_clean(doc), indent=2) + "\n", encoding="utf-8")
     files["json"] = str(out / "survival.json")
     return files
@@ -208,9 +193,9 @@ def monitor(
     marker: list[str] = typer.Option(None, "--marker", help="Marker to monitor (repeat; default: all)."),
     time_unit: str = typer.Option("days", "--time-unit", help="Unit of the time column, for labels."),
     out: Path = typer.Option(None, "--out", help="Folder for the one-page report (HTML + PNG)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
-    """A patient's series: RCV, doubling time, personal threshold, change-point and alerts."""
+    """Monitor a patient's series: RCV, doubling time, personal threshold, change-point and alerts."""
     from exoniche.biomarkers.data import read_table
     from exoniche.biomarkers.monitor import monitor_patient
 
@@ -228,7 +213,9 @@ def monitor(
         import matplotlib
 
         matplotlib.use("Agg")
-        doc["files"] = {k: str(v) for k, v in res.write_report(out).items()}
+        from exoniche.io.monitor_report import write_monitor_report
+
+        doc["files"] = {k: str(v) for k, v in write_monitor_report(res, out).items()}
     if json_:
         print_json(doc)
         return

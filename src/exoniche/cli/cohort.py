@@ -10,7 +10,7 @@ from pathlib import Path
 
 import typer
 
-from exoniche.cli._common import JSON_OPTION_HELP, err_console, print_json
+from exoniche.cli._common import JSON_OPTION, err_console, print_json
 
 
 def cohort_command(
@@ -25,7 +25,7 @@ def cohort_command(
     engine: str = typer.Option(None, "--engine",
                                help="ODE engine: 'compiled' (Numba, per patient; default when numba is installed) "
                                     "or 'batched' (NumPy, lock-step)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Simulate a virtual patient cohort: model runs, metastases, virtual blood draws.
 
@@ -34,7 +34,7 @@ def cohort_command(
     ``exoniche biomarkers`` commands. Interrupted runs resume from their finished chunks.
     """
     from exoniche import __version__
-    from exoniche.errors import ScenarioError, suggest
+    from exoniche.errors import ScenarioError, check_choice
     from exoniche.experiments.cohort import parse_cohort
     from exoniche.experiments.cohort_run import cohort_engine, default_engine
     from exoniche.experiments.scenario import load_scenario
@@ -45,8 +45,7 @@ def cohort_command(
     sc = load_scenario(scenario)
     exp = sc.base
     if arm is not None:
-        if arm not in sc.arms:
-            raise ScenarioError(f"--arm: unknown arm {arm!r}{suggest(arm, sc.arms)}; allowed: {', '.join(sc.arms)}")
+        check_choice("--arm", arm, sc.arms, what="arm")
         exp = sc.arms[arm]
     names = set(exp.parameters())
     cohort = parse_cohort(sc.cohort or {}, str(scenario), default_seed=sc.seed, parameter_names=names)
@@ -113,4 +112,5 @@ def _run(job, out, manifest, chunk_size, workers, scheduler, progress) -> dict:
 
 
 def register(app: typer.Typer) -> None:
+    """Add the ``cohort`` command to ``app``."""
     app.command(name="cohort")(cohort_command)

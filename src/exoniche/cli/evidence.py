@@ -8,7 +8,7 @@ import typer
 from rich.table import Table
 
 from exoniche import evidence
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 
 app = typer.Typer(help="The review's claims as data: search, show, stats, graph.", no_args_is_help=True)
 
@@ -35,7 +35,7 @@ def _claims_table(claims, title: str) -> Table:
 @app.command()
 def search(
     text: str = typer.Argument(..., help='Text to find in subject, object or context, e.g. "ITGβ4" or "PD-L1".'),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Find claims mentioning TEXT (case-, punctuation- and Greek-letter-insensitive)."""
     hits = evidence.search(text)
@@ -51,7 +51,7 @@ def search(
 @app.command()
 def show(
     claim_id: str = typer.Argument(..., help="Claim id, e.g. ORG-07."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Show one claim in full, with the model terms that cite it."""
     claim = evidence.get_claim(claim_id)
@@ -70,7 +70,7 @@ def show(
 
 
 @app.command()
-def stats(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) -> None:
+def stats(json_: bool = JSON_OPTION) -> None:
     """Claims per section and relation, and the claims that no model term uses yet."""
     result = evidence.stats(cited_by=_model_citations())
     if json_:
@@ -97,7 +97,7 @@ def stats(json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP)) ->
 def graph(
     out: Path = typer.Option(..., "--out", help="File to write."),
     fmt: str = typer.Option("graphml", "--format", help="graphml or json (node-link)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Export the claims as a graph of entities and relations."""
     path = evidence.write_graph(out, fmt)
@@ -107,3 +107,8 @@ def graph(
         print_json(summary)
     else:
         console.print(f"wrote {path} ({summary['nodes']} entities, {summary['edges']} relations)")
+
+
+def register(parent: typer.Typer) -> None:
+    """Add the ``evidence`` command group to ``parent``."""
+    parent.add_typer(app, name="evidence")

@@ -10,7 +10,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 from exoniche.cli.model import _progress
 
 STUDIES = ("sources", "interactions", "resection", "schedules")
@@ -50,7 +50,7 @@ def _print_comparison(cmp, paths: dict) -> None:
 
 def _run_files(files: list[Path], out: Path, json_: bool, workers: int | None, command: str) -> None:
     from exoniche.errors import ScenarioError
-    from exoniche.experiments.compare import compare_scenarios
+    from exoniche.experiments import compare_scenarios
     from exoniche.experiments.scenario import load_scenario
     from exoniche.io.compare_report import run_document, write_comparison
 
@@ -61,7 +61,7 @@ def _run_files(files: list[Path], out: Path, json_: bool, workers: int | None, c
     with _progress(json_) as bar:
         task = bar.add_task(f"{n_arms} arm(s) x {scenarios[0].replicates} replicates", total=n_arms)
         cmp = compare_scenarios(scenarios, workers=workers,
-                                progress=lambda done, total: bar.update(task, completed=done))
+                                progress=lambda done, _total: bar.update(task, completed=done))
     paths = write_comparison(cmp, out, command, [str(f) for f in files])
     if json_:
         print_json(run_document(cmp, paths))
@@ -69,60 +69,64 @@ def _run_files(files: list[Path], out: Path, json_: bool, workers: int | None, c
     _print_comparison(cmp, paths)
 
 
+def run(
+    scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
+    out: Path = typer.Option(None, "--out", help="Run folder to write (default: runs/<scenario name>)."),
+    workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Run one scenario file (all its arms): tables, figures, HTML report and a run folder."""
+    _run_files([scenario], out or Path("runs") / scenario.stem, json_, workers,
+               f"exoniche run {scenario}")
+
+def compare(
+    scenarios: list[Path] = typer.Argument(..., help="Scenario files; every arm of every file is compared."),
+    out: Path = typer.Option(Path("runs/compare"), "--out", help="Run folder to write."),
+    workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Compare scenario files as arms (a file with several arms, or several files)."""
+    _run_files(list(scenarios), out, json_, workers, "exoniche compare " + " ".join(map(str, scenarios)))
+
+def study(
+    name: str = typer.Argument(..., help=f"One of: {', '.join((*STUDIES, 'biomarkers'))}."),
+    out: Path = typer.Option(None, "--out", help="Report folder (default: runs/study-<name>)."),
+    workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """Run a built-in study of the review's open questions.
+
+    One of: sources, interactions, resection, schedules, biomarkers.
+    """
+    from exoniche.errors import unknown
+    from exoniche.io.study_report import ALL_STUDIES, run_and_write
+
+    if name not in ALL_STUDIES:
+        raise unknown("study", name, ALL_STUDIES)
+    with _progress(json_) as bar:
+        task = bar.add_task(f"study {name}", total=1.0)
+        res = run_and_write(name, out or Path("runs") / f"study-{name}", workers=workers,
+                            progress=lambda done, total: bar.update(task, completed=done / total))
+    if json_:
+        print_json(res)
+        return
+    console.print(f"[bold]Study {name}[/]: {res['question']}")
+    console.print(res["answer"], highlight=False)
+    table = Table()
+    for col in res["table"][0]:
+        table.add_column(str(col), overflow="fold")
+    for row in res["table"]:
+        table.add_row(*[f"{v:.3g}" if isinstance(v, float) else "not reached" if v is None and "median" in str(k)
+                        else "" if v is None else str(v) for k, v in row.items()])
+    console.print(table)
+    console.print(f"report: {res['run']['report']}")
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def run(
-        scenario: Path = typer.Argument(..., help="Scenario TOML file (see docs/scenarios.md)."),
-        out: Path = typer.Option(None, "--out", help="Run folder to write (default: runs/<scenario name>)."),
-        workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
-        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
-    ) -> None:
-        """Run one scenario file (all its arms): tables, figures, HTML report and a run folder."""
-        _run_files([scenario], out or Path("runs") / scenario.stem, json_, workers,
-                   f"exoniche run {scenario}")
-
-    @app.command()
-    def compare(
-        scenarios: list[Path] = typer.Argument(..., help="Scenario files; every arm of every file is compared."),
-        out: Path = typer.Option(Path("runs/compare"), "--out", help="Run folder to write."),
-        workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
-        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
-    ) -> None:
-        """Compare scenario files as arms (a file with several arms, or several files)."""
-        _run_files(list(scenarios), out, json_, workers, "exoniche compare " + " ".join(map(str, scenarios)))
-
-    @app.command()
-    def study(
-        name: str = typer.Argument(..., help=f"One of: {', '.join((*STUDIES, 'biomarkers'))}."),
-        out: Path = typer.Option(None, "--out", help="Report folder (default: runs/study-<name>)."),
-        workers: int = typer.Option(None, "--workers", help="Worker processes (default: all cores)."),
-        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
-    ) -> None:
-        """Run a built-in study of the review's open questions: sources, interactions, resection, schedules,
-        biomarkers."""
-        from exoniche.errors import unknown
-        from exoniche.io.study_report import ALL_STUDIES, run_and_write
-
-        if name not in ALL_STUDIES:
-            raise unknown("study", name, ALL_STUDIES)
-        with _progress(json_) as bar:
-            task = bar.add_task(f"study {name}", total=1.0)
-            res = run_and_write(name, out or Path("runs") / f"study-{name}", workers=workers,
-                                progress=lambda done, total: bar.update(task, completed=done / total))
-        if json_:
-            print_json(res)
-            return
-        console.print(f"[bold]Study {name}[/]: {res['question']}")
-        console.print(res["answer"], highlight=False)
-        table = Table()
-        for col in res["table"][0]:
-            table.add_column(str(col), overflow="fold")
-        for row in res["table"]:
-            table.add_row(*[f"{v:.3g}" if isinstance(v, float) else "not reached" if v is None and "median" in str(k)
-                            else "" if v is None else str(v) for k, v in row.items()])
-        console.print(table)
-        console.print(f"report: {res['run']['report']}")
-
+    """Add this module's commands to ``app``."""
     from exoniche.cli import cohort
 
+    app.command()(run)
+    app.command()(compare)
+    app.command()(study)
     cohort.register(app)

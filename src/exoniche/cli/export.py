@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 
 app = typer.Typer(help="Export the model (SBML Level 3 Version 2).", no_args_is_help=True)
 
@@ -19,7 +19,7 @@ def sbml(
     initial_g: float = typer.Option(10.0, "--initial-g", help="Primary tumour mass at day 0 (g)."),
     days: float = typer.Option(180.0, "--days", help="Scenario duration (days), used by --verify."),
     verify: bool = typer.Option(False, "--verify", help="Simulate the file with libRoadRunner and compare."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Write the whole-body model for one scenario as SBML L3V2 (units, provenance, cited claims)."""
     from exoniche.experiments.setup import Experiment
@@ -62,7 +62,7 @@ def petab(
     physiology: str = typer.Option("human", "--physiology", help="human or mouse."),
     initial_g: float = typer.Option(10.0, "--initial-g", help="Primary tumour mass at day 0 (g)."),
     days: float = typer.Option(180.0, "--days", help="Scenario duration (days)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Write the whole-body model with measurement rows as a PEtab v1 problem (checked with petablint).
 
@@ -111,3 +111,8 @@ def _report(path: Path, checked, json_: bool, **extra) -> None:
     else:
         console.print(f"wrote {path}: {checked.n_measurements} measurements, {len(checked.estimated)} estimated "
                       f"parameters; petablint: no errors")
+
+
+def register(parent: typer.Typer) -> None:
+    """Add the ``export`` command group to ``parent``."""
+    parent.add_typer(app, name="export")

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 import typer.core
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, err_console, print_json
+from exoniche.cli._common import JSON_OPTION, console, err_console, print_json
 
 
 class _FitGroup(typer.core.TyperGroup):
@@ -33,16 +33,16 @@ def run(
     out: Path = typer.Option(None, "--out", help="Run folder (default runs/fit-<problem>); finished starts are kept."),
     engine: str = typer.Option("compiled", "--engine", help="compiled (Numba; one call per gradient) or "
                                                             "deterministic (SciPy, no JIT); `fit profile` reuses it."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Multi-start maximum-likelihood fit; writes starts, fit.json, waterfall.png and fit_<observable>.png."""
-    from exoniche.calibration import fit as fitting
+    from exoniche.calibration import fit as multistart_fit
     from exoniche.calibration.petab_problem import load
     from exoniche.io import calibration_plots
 
     prob = load(problem, engine=engine)
     out = out or Path("runs") / f"fit-{prob.yaml_path.stem}"
-    summary = fitting.fit(prob, starts, seed, workers=workers, out=out)
+    summary = multistart_fit(prob, starts, seed, workers=workers, out=out)
     summary["figures"] = calibration_plots.fit_figures(prob, summary, out)
     if json_:
         print_json(summary)
@@ -62,7 +62,7 @@ def run(
 def llh(
     problem: Path = typer.Argument(..., help="PEtab problem YAML (or a folder holding one)."),
     engine: str = typer.Option("compiled", "--engine", help="compiled (Numba) or deterministic (SciPy, no JIT)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Log-likelihood of the problem's measurements at the nominal parameters of its parameter table."""
     from exoniche.calibration.petab_problem import LLH_RTOL, load
@@ -83,13 +83,13 @@ def llh(
 def profile(
     run_dir: Path = typer.Argument(..., help="Run folder written by `exoniche fit`."),
     points: int = typer.Option(10, "--points", help="Profile points on each side of the best fit (at most)."),
-    json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
+    json_: bool = JSON_OPTION,
 ) -> None:
     """Profile likelihoods of every estimated parameter around the best fit: 95 % CIs and identifiability."""
-    from exoniche.calibration import profile as profiling
+    from exoniche.calibration import profile_run
     from exoniche.io import calibration_plots
 
-    report = profiling.profile_run(run_dir, points=points)
+    report = profile_run(run_dir, points=points)
     report["figures"] = calibration_plots.profile_figures(report, run_dir)
     if json_:
         print_json(report)
@@ -100,3 +100,8 @@ def profile(
         ci = f"[{'-inf' if lo is None else f'{lo:.4g}'}, {'+inf' if hi is None else f'{hi:.4g}'}]"
         console.print(f"  {p['id']:<28} {p['estimate']:.4g}  95% CI {ci} ({p['scale']} scale): {p['class']}")
     console.print(f"wrote {run_dir / 'profiles.json'}")
+
+
+def register(parent: typer.Typer) -> None:
+    """Add the ``fit`` command group to ``parent``."""
+    parent.add_typer(app, name="fit")

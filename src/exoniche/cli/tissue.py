@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from exoniche.cli._common import JSON_OPTION_HELP, console, print_json
+from exoniche.cli._common import JSON_OPTION, console, print_json
 
 
 def _verify(json_: bool) -> None:
@@ -29,22 +29,25 @@ def _verify(json_: bool) -> None:
         raise typer.Exit(1)
 
 
+def tissue(
+    scenario: str = typer.Argument(..., metavar="SCENARIO.toml|verify",
+                                   help="A scenario with a [tissue] table, or `verify` for the solver checks."),
+    out: Path = typer.Option(None, "--out", help="Run folder (default: runs/tissue-<scenario name>)."),
+    threads: int = typer.Option(None, "--threads", help="Threads for the Numba kernels (default: all cores)."),
+    json_: bool = JSON_OPTION,
+) -> None:
+    """One organ's pre-metastatic niche as cells and diffusing exosomes, driven by the whole-body run.
+
+    `exoniche tissue verify` checks the diffusion solver (point source, mass, thread identity).
+    """
+    if scenario == "verify":
+        _verify(json_)
+        return
+    from exoniche.cli.tissue_run import run_tissue_command
+
+    run_tissue_command(Path(scenario), out, threads, json_)
+
+
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def tissue(
-        scenario: str = typer.Argument(..., metavar="SCENARIO.toml|verify",
-                                       help="A scenario with a [tissue] table, or `verify` for the solver checks."),
-        out: Path = typer.Option(None, "--out", help="Run folder (default: runs/tissue-<scenario name>)."),
-        threads: int = typer.Option(None, "--threads", help="Threads for the Numba kernels (default: all cores)."),
-        json_: bool = typer.Option(False, "--json", help=JSON_OPTION_HELP),
-    ) -> None:
-        """One organ's pre-metastatic niche as cells and diffusing exosomes, driven by the whole-body run.
-
-        `exoniche tissue verify` checks the diffusion solver (point source, mass, thread identity).
-        """
-        if scenario == "verify":
-            _verify(json_)
-            return
-        from exoniche.cli.tissue_run import run_tissue_command
-
-        run_tissue_command(Path(scenario), out, threads, json_)
+    """Add this module's commands to ``app``."""
+    app.command()(tissue)

@@ -11,6 +11,7 @@ from exoniche.cli.model import _progress
 
 
 def run_tissue_command(scenario: Path, out: Path | None, threads: int | None, json_: bool) -> None:
+    """Run a scenario's ``[tissue]`` table and print or write its result (``exoniche tissue FILE``)."""
     from exoniche.experiments.scenario import load_scenario
     from exoniche.experiments.tissue import INDICES, run_tissue_scenario, tissue_setup
     from exoniche.io.tissue_report import write_tissue

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from exoniche.errors import DataError, suggest
+from exoniche.errors import DataError, check_choice, unknown
 
 SECTIONS = (
     "background",
@@ -80,6 +80,7 @@ class Claim:
     quote: str = ""
 
     def to_dict(self) -> dict[str, Any]:
+        """Return the claim as a JSON record (every field, references as a list)."""
         return {
             "id": self.id,
             "section": self.section,
@@ -93,19 +94,25 @@ class Claim:
         }
 
     def sentence(self) -> str:
-        """A one-line human-readable rendering with references."""
+        """Render the claim on one human-readable line with references."""
         size = f" ({self.size})" if self.size else ""
         refs = ", ".join(str(r) for r in self.refs)
         return f"{self.subject} {self.relation.replace('_', ' ')} {self.object}{size} [{refs}]"
 
 
 def _check_choice(where: str, fld: str, value: Any, allowed: tuple[str, ...]) -> str:
-    if value not in allowed:
-        raise DataError(
-            f"{where}: field '{fld}' has value {value!r}{suggest(str(value), allowed)}; "
-            f"allowed: {', '.join(allowed)}"
-        )
-    return value
+    return check_choice(f"{where}: field '{fld}'", value, allowed, DataError)
+
+
+def _refs(refs: Any, where: str) -> list[int]:
+    """Validate the ``refs`` field: reference numbers of the review."""
+    if not isinstance(refs, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in refs):
+        raise DataError(f"{where}: field 'refs' must be a list of integers, got {refs!r}")
+    lo, hi = REF_RANGE
+    for r in refs:
+        if not lo <= r <= hi:
+            raise DataError(f"{where}: field 'refs' has {r}; the review's references are numbered {lo}..{hi}")
+    return refs
 
 
 def parse_claim(entry: Any, where: str) -> Claim:
@@ -116,7 +123,7 @@ def parse_claim(entry: Any, where: str) -> Claim:
     where = f"{where} (id {cid})"
     for key in entry:
         if key not in _KEYS:
-            raise DataError(f"{where}: unknown field {key!r}{suggest(key, _KEYS)}; allowed: {', '.join(_KEYS)}")
+            raise unknown(where, key, _KEYS, DataError, what="field")
     for key in _REQUIRED:
         if key not in entry or entry[key] in (None, ""):
             raise DataError(f"{where}: required field '{key}' is missing or empty")
@@ -139,13 +146,7 @@ def parse_claim(entry: Any, where: str) -> Claim:
     size = effect.get("size")
     if size is not None and not isinstance(size, str):
         raise DataError(f"{where}: field 'effect.size' must be text such as '7-fold', got {size!r}")
-    refs = entry["refs"]
-    if not isinstance(refs, list) or not all(isinstance(r, int) and not isinstance(r, bool) for r in refs):
-        raise DataError(f"{where}: field 'refs' must be a list of integers, got {refs!r}")
-    lo, hi = REF_RANGE
-    for r in refs:
-        if not lo <= r <= hi:
-            raise DataError(f"{where}: field 'refs' has {r}; the review's references are numbered {lo}..{hi}")
+    refs = _refs(entry["refs"], where)
     quote = entry.get("quote") or ""
     return Claim(
         id=entry["id"],
@@ -202,4 +203,4 @@ def get_claim(claim_id: str) -> Claim:
     try:
         return by_id[claim_id.upper()]
     except KeyError:
-        raise DataError(f"claim id: unknown value {claim_id!r}{suggest(claim_id.upper(), by_id)}") from None
+        raise unknown("claim id", claim_id.upper(), by_id, DataError, label=None) from None

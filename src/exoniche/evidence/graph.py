@@ -8,7 +8,7 @@ from pathlib import Path
 
 import networkx as nx
 
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 from exoniche.evidence.claims import Claim, load_claims
 
 GRAPH_FORMATS = ("graphml", "json")
@@ -38,7 +38,7 @@ def build_graph(claims: Iterable[Claim] | None = None) -> nx.MultiDiGraph:
 def write_graph(path: str | Path, fmt: str = "graphml", claims: Iterable[Claim] | None = None) -> Path:
     """Write the graph as GraphML or node-link JSON; returns the path written."""
     if fmt not in GRAPH_FORMATS:
-        raise DataError(f"--format: unknown value {fmt!r}; allowed: {', '.join(GRAPH_FORMATS)}")
+        raise unknown("--format", fmt, GRAPH_FORMATS, DataError)
     path = Path(path)
     if path.parent and not path.parent.exists():
         raise DataError(f"--out: folder {str(path.parent)!r} does not exist")

@@ -40,7 +40,7 @@ def search(text: str, claims: Iterable[Claim] | None = None) -> list[Claim]:
 def stats(
     claims: Iterable[Claim] | None = None, cited_by: Mapping[str, Iterable[str]] | None = None
 ) -> dict:
-    """Counts per section and relation, and the claims that no model term cites.
+    """Count claims per section and relation, and the claims that no model term cites.
 
     Parameters
     ----------

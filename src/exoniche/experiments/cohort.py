@@ -33,7 +33,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 
 from exoniche import biology
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, check_choice, check_keys, unknown
 from exoniche.experiments.setup import Experiment
 
 DISTRIBUTIONS = ("lognormal", "uniform")
@@ -96,14 +96,59 @@ def _weights(source, path, raw, allowed) -> tuple[tuple[str, float], ...]:
         raise _err(source, path, "must be a table of name = weight")
     out = []
     for name, w in raw.items():
-        if name not in allowed:
-            raise _err(source, f"{path}.{name}", f"unknown value{suggest(name, allowed)}; allowed: "
-                                                 f"{', '.join(sorted(allowed))}")
+        check_choice(f"{source}: {path}.{name}", name, sorted(allowed), show_value=False)
         out.append((name, _num(source, f"{path}.{name}", w, 0.0)))
     total = sum(w for _, w in out)
     if total <= 0:
         raise _err(source, path, "weights must not all be 0")
     return tuple((n, w / total) for n, w in out)
+
+
+def _variation(source: str, name: str, spec, parameter_names) -> Variation:
+    """One ``[cohort.parameters.NAME]`` table."""
+    path = f"cohort.parameters.{name}"
+    if name not in parameter_names:
+        raise unknown(f"{source}: {path}", name, parameter_names, what="parameter", label=None, show_value=False)
+    if not isinstance(spec, dict):
+        raise _err(source, path, "must be a table with distribution = \"lognormal\" or \"uniform\"")
+    dist = check_choice(f"{source}: {path}.distribution", spec.get("distribution", "lognormal"), DISTRIBUTIONS)
+    for key in spec:
+        if key not in VARIATION_KEYS[dist]:
+            raise _err(source, f"{path}.{key}", f"not a field of a {dist} distribution; allowed: "
+                                                f"{', '.join(VARIATION_KEYS[dist])}")
+    if dist == "lognormal":
+        if "cv" not in spec:
+            raise _err(source, f"{path}.cv", "missing; give the coefficient of variation (>= 0)")
+        cv = _num(source, f"{path}.cv", spec["cv"], 0.0)
+        median = spec.get("median")
+        if median is not None:
+            median = _num(source, f"{path}.median", median, 0.0, lo_open=True)
+        return Variation(name, dist, cv=cv, median=median)
+    for key in ("low", "high"):
+        if key not in spec:
+            raise _err(source, f"{path}.{key}", "missing")
+    low = _num(source, f"{path}.low", spec["low"], 0.0)
+    high = _num(source, f"{path}.high", spec["high"], 0.0)
+    if high < low:
+        raise _err(source, f"{path}.high", f"{high:g} is below low = {low:g}")
+    return Variation(name, dist, low=low, high=high)
+
+
+def _correlation(source: str, path: str, c, names: list[str]) -> tuple[str, str, float]:
+    """One ``[[cohort.correlations]]`` entry."""
+    if not isinstance(c, dict) or set(c) - {"parameters", "rho"}:
+        raise _err(source, path, "must be a table with parameters = [a, b] and rho")
+    pair = c.get("parameters")
+    if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
+        raise _err(source, f"{path}.parameters", f"{pair!r} must name two different varied parameters")
+    for p in pair:
+        if p not in names:
+            raise unknown(f"{source}: {path}.parameters", p, names, what="parameter", label="varied",
+                          note=" (cohort.parameters)")
+    rho = _num(source, f"{path}.rho", c.get("rho"), -1.0)
+    if rho > 1:
+        raise _err(source, f"{path}.rho", f"{rho:g} is out of range; allowed: -1..1")
+    return pair[0], pair[1], rho
 
 
 def parse_cohort(raw: dict, source: str = "<cohort>", *, default_seed: int = 0,
@@ -115,10 +160,7 @@ def parse_cohort(raw: dict, source: str = "<cohort>", *, default_seed: int = 0,
     """
     if not isinstance(raw, dict):
         raise _err(source, "cohort", f"{raw!r} must be a table")
-    for key in raw:
-        if key not in COHORT_KEYS:
-            raise _err(source, f"cohort.{key}", f"unknown key{suggest(key, COHORT_KEYS)}; allowed: "
-                                                f"{', '.join(COHORT_KEYS)}")
+    check_keys(f"{source}: cohort", raw, COHORT_KEYS)
     size = raw.get("size", 100)
     if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PATIENTS:
         raise _err(source, "cohort.size", f"{size!r} must be an integer from 1 to {MAX_PATIENTS}")
@@ -132,57 +174,14 @@ def parse_cohort(raw: dict, source: str = "<cohort>", *, default_seed: int = 0,
     if not isinstance(params, dict):
         raise _err(source, "cohort.parameters", "must be a table of parameter tables")
     for name, spec in params.items():
-        path = f"cohort.parameters.{name}"
-        if name not in parameter_names:
-            raise _err(source, path, f"unknown parameter{suggest(name, parameter_names)}")
-        if not isinstance(spec, dict):
-            raise _err(source, path, "must be a table with distribution = \"lognormal\" or \"uniform\"")
-        dist = spec.get("distribution", "lognormal")
-        if dist not in DISTRIBUTIONS:
-            raise _err(source, f"{path}.distribution", f"unknown value {dist!r}{suggest(str(dist), DISTRIBUTIONS)}; "
-                                                       f"allowed: {', '.join(DISTRIBUTIONS)}")
-        for key in spec:
-            if key not in VARIATION_KEYS[dist]:
-                raise _err(source, f"{path}.{key}", f"not a field of a {dist} distribution; allowed: "
-                                                    f"{', '.join(VARIATION_KEYS[dist])}")
-        if dist == "lognormal":
-            if "cv" not in spec:
-                raise _err(source, f"{path}.cv", "missing; give the coefficient of variation (>= 0)")
-            cv = _num(source, f"{path}.cv", spec["cv"], 0.0)
-            median = spec.get("median")
-            if median is not None:
-                median = _num(source, f"{path}.median", median, 0.0, lo_open=True)
-            varied.append(Variation(name, dist, cv=cv, median=median))
-        else:
-            for key in ("low", "high"):
-                if key not in spec:
-                    raise _err(source, f"{path}.{key}", "missing")
-            low = _num(source, f"{path}.low", spec["low"], 0.0)
-            high = _num(source, f"{path}.high", spec["high"], 0.0)
-            if high < low:
-                raise _err(source, f"{path}.high", f"{high:g} is below low = {low:g}")
-            varied.append(Variation(name, dist, low=low, high=high))
+        varied.append(_variation(source, name, spec, parameter_names))
     tumours = _weights(source, "cohort.tumours", raw["tumours"], biology.tumour_presets()) if "tumours" in raw else ()
     sites = _weights(source, "cohort.primary_sites", raw["primary_sites"], SITES) if "primary_sites" in raw else ()
-    corr = []
     names = [v.parameter for v in varied]
     cl = raw.get("correlations", [])
     if not isinstance(cl, list):
         raise _err(source, "cohort.correlations", "must be a list of tables")
-    for i, c in enumerate(cl):
-        path = f"cohort.correlations[{i}]"
-        if not isinstance(c, dict) or set(c) - {"parameters", "rho"}:
-            raise _err(source, path, "must be a table with parameters = [a, b] and rho")
-        pair = c.get("parameters")
-        if not isinstance(pair, list) or len(pair) != 2 or pair[0] == pair[1]:
-            raise _err(source, f"{path}.parameters", f"{pair!r} must name two different varied parameters")
-        for p in pair:
-            if p not in names:
-                raise _err(source, f"{path}.parameters", f"{p!r} is not among cohort.parameters{suggest(p, names)}")
-        rho = _num(source, f"{path}.rho", c.get("rho"), -1.0)
-        if rho > 1:
-            raise _err(source, f"{path}.rho", f"{rho:g} is out of range; allowed: -1..1")
-        corr.append((pair[0], pair[1], rho))
+    corr = [_correlation(source, f"cohort.correlations[{i}]", c, names) for i, c in enumerate(cl)]
     cohort = Cohort(size, seed, tuple(varied), tumours, sites, tuple(corr), dict(raw.get("observe", {})))
     try:
         _cholesky(cohort)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, check_choice
 
 METHODS = ("sobol", "morris")
 
@@ -24,8 +24,7 @@ def analyse(model, names: list[str], bounds: list[tuple[float, float]], method: 
     from SALib.sample import morris as morris_sample
     from SALib.sample import sobol as sobol_sample
 
-    if method not in METHODS:
-        raise ScenarioError(f"--method: unknown value {method!r}{suggest(method, METHODS)}; allowed: sobol, morris")
+    check_choice("--method", method, METHODS)
     if n < 2:
         raise ScenarioError(f"--n: {n} must be at least 2")
     problem = {"num_vars": len(names), "names": list(names), "bounds": [list(b) for b in bounds]}

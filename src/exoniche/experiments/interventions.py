@@ -22,7 +22,7 @@ import yaml
 from exoniche import biology
 from exoniche.biology.mechanism import ZIP_CODES
 from exoniche.engines import Event, ParameterEvent
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, check_choice, unknown
 
 COMMON_FIELDS = ("type", "start_day", "stop_day", "label")
 ON = ("tumour", "injection")
@@ -31,7 +31,7 @@ INTEGRINS = tuple(c for c, _ in ZIP_CODES)
 
 @lru_cache(maxsize=1)
 def catalogue() -> dict[str, dict]:
-    """The catalogue as loaded from ``data/interventions.yaml`` (name -> entry)."""
+    """Return the catalogue as loaded from ``data/interventions.yaml`` (name -> entry)."""
     text = files("exoniche.experiments").joinpath("data/interventions.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
@@ -55,7 +55,7 @@ def fields_of(kind: str) -> tuple[str, ...]:
 
 
 def default_effect(kind: str, physiology: str = "mouse") -> float:
-    """The catalogue's default effect of an intervention type (from its value or named parameter)."""
+    """Return the catalogue's default effect of an intervention type (from its value or named parameter)."""
     eff = catalogue()[kind]["effect"]
     if "parameter" in eff:
         return biology.base_parameters(physiology).value(eff["parameter"])
@@ -94,12 +94,10 @@ class Intervention:
     label: str = ""
 
     # ---------------------------------------------------------------- validation
-    def validate(self, duration_days: float, where: str = "interventions[0]", physiology: str = "mouse") -> None:
+    def validate(self, duration_days: float, where: str = "interventions[0]") -> None:
         """Raise :class:`ScenarioError` naming ``where.<field>`` for anything out of range."""
         cat = catalogue()
-        if self.type not in cat:
-            raise ScenarioError(f"{where}.type: unknown value {self.type!r}{suggest(self.type, cat)}; "
-                                f"allowed: {', '.join(cat)}")
+        check_choice(f"{where}.type", self.type, cat)
         entry = cat[self.type]
         allowed = fields_of(self.type)
         for name, value in asdict(self).items():
@@ -107,36 +105,8 @@ class Intervention:
                 continue
             raise ScenarioError(f"{where}.{name}: not a field of a {self.type} intervention; "
                                 f"allowed: {', '.join(allowed)}")
-        if entry["kind"] == "resection":
-            if self.day is None:
-                raise ScenarioError(f"{where}.day: required for a resection (day the primary is removed)")
-            _check(f"{where}.day", self.day, 0.0, duration_days, hi_open=True, unit="day")
-        else:
-            _check(f"{where}.start_day", self.start_day, 0.0, duration_days, hi_open=True, unit="day")
-            if self.stop_day is not None:
-                _check(f"{where}.stop_day", self.stop_day, 0.0, duration_days, unit="day")
-                if self.stop_day <= self.start_day:
-                    raise ScenarioError(f"{where}.stop_day: {self.stop_day!r} must be after start_day "
-                                        f"({self.start_day:g})")
-        if entry["kind"] == "cargo":
-            if self.target is None:
-                raise ScenarioError(f"{where}.target: required (the cargo component, e.g. \"ITGβ4\")")
-            try:
-                biology.cargo_keys(self.target)
-            except ScenarioError as exc:
-                raise ScenarioError(f"{where}.target: {str(exc).split(': ', 1)[1]}") from None
-            if self.on not in ON:
-                raise ScenarioError(f"{where}.on: unknown value {self.on!r}{suggest(self.on, ON)}; "
-                                    f"allowed: {', '.join(ON)}")
-        elif self.on != "tumour":
-            raise ScenarioError(f"{where}.on: not a field of a {self.type} intervention; allowed: {', '.join(allowed)}")
-        if "targets" in entry:
-            if self.target is None:
-                raise ScenarioError(f"{where}.target: required; allowed: {', '.join(entry['targets'])}")
-            key = _integrin(self.target)
-            if key not in entry["targets"]:
-                raise ScenarioError(f"{where}.target: unknown value {self.target!r}"
-                                    f"{suggest(self.target, entry['targets'])}; allowed: {', '.join(entry['targets'])}")
+        self._check_timing(entry, duration_days, where)
+        self._check_target(entry, allowed, where)
         eff = entry.get("effect")
         if eff:
             value = getattr(self, eff["field"])
@@ -147,9 +117,39 @@ class Intervention:
                 raise ScenarioError(f"{where}.dose_mg_per_kg: give either dose_mg_per_kg or effect, not both")
             _check(f"{where}.dose_mg_per_kg", self.dose_mg_per_kg, 0.0, entry["dose"]["max"], unit="mg/kg")
 
+    def _check_timing(self, entry: dict, duration_days: float, where: str) -> None:
+        if entry["kind"] == "resection":
+            if self.day is None:
+                raise ScenarioError(f"{where}.day: required for a resection (day the primary is removed)")
+            _check(f"{where}.day", self.day, 0.0, duration_days, hi_open=True, unit="day")
+            return
+        _check(f"{where}.start_day", self.start_day, 0.0, duration_days, hi_open=True, unit="day")
+        if self.stop_day is not None:
+            _check(f"{where}.stop_day", self.stop_day, 0.0, duration_days, unit="day")
+            if self.stop_day <= self.start_day:
+                raise ScenarioError(f"{where}.stop_day: {self.stop_day!r} must be after start_day "
+                                    f"({self.start_day:g})")
+
+    def _check_target(self, entry: dict, allowed, where: str) -> None:
+        if entry["kind"] == "cargo":
+            if self.target is None:
+                raise ScenarioError(f"{where}.target: required (the cargo component, e.g. \"ITGβ4\")")
+            try:
+                biology.cargo_keys(self.target)
+            except ScenarioError as exc:
+                raise ScenarioError(f"{where}.target: {str(exc).split(': ', 1)[1]}") from None
+            check_choice(f"{where}.on", self.on, ON)
+        elif self.on != "tumour":
+            raise ScenarioError(f"{where}.on: not a field of a {self.type} intervention; allowed: {', '.join(allowed)}")
+        if "targets" in entry:
+            if self.target is None:
+                raise ScenarioError(f"{where}.target: required; allowed: {', '.join(entry['targets'])}")
+            if _integrin(self.target) not in entry["targets"]:
+                raise unknown(f"{where}.target", self.target, entry["targets"])
+
     # ---------------------------------------------------------------- model operations
     def effect_size(self, physiology: str = "mouse") -> float:
-        """The effect while active, in the catalogue's unit (dose-response applied)."""
+        """Return the effect while active, in the catalogue's unit (dose-response applied)."""
         entry = catalogue()[self.type]
         eff = entry["effect"]
         given = getattr(self, eff["field"])
@@ -182,9 +182,11 @@ class Intervention:
         return out
 
     def window(self, duration_days: float) -> tuple[float, float]:
+        """Return the days ``(start, stop)`` the intervention is active within a run of ``duration_days``."""
         return float(self.start_day), float(duration_days if self.stop_day is None else self.stop_day)
 
     def describe(self) -> str:
+        """Return the intervention in words (label, target, dose and timing) for tables and reports."""
         entry = catalogue()[self.type]
         if entry["kind"] == "resection":
             rf = self.residual_fraction or 0.0
@@ -229,7 +231,7 @@ def intervention_events(interventions, params, duration_days: float, where: str 
     windows: dict[str, list] = {}
     events: list = []
     for i, iv in enumerate(interventions):
-        iv.validate(duration_days, f"{where}[{i}]", phys)
+        iv.validate(duration_days, f"{where}[{i}]")
         if catalogue()[iv.type]["kind"] == "resection":
             residual = float(iv.effect_size(phys))
             events.append(Event(float(iv.day), "N", factor=residual, label=iv.describe()))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from exoniche import biology
+from exoniche.biology.conditions import cargo_parameters
 from exoniche.biology.culture import build_culture
-from exoniche.biology.scenario import cargo_parameters
 from exoniche.engines import Problem, run
 
 

@@ -6,13 +6,11 @@ import numpy as np
 import xarray as xr
 
 from exoniche.biology.mechanism import CELLS, ORGANS, UPTAKE_SITES
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import check_choice
 
 
 def _organ(organ: str) -> str:
-    if organ not in ORGANS:
-        raise ScenarioError(f"organ: unknown value {organ!r}{suggest(organ, ORGANS)}; allowed: {', '.join(ORGANS)}")
-    return organ
+    return check_choice("organ", organ, ORGANS)
 
 
 def at(ds: xr.Dataset, var: str, day: float) -> float:

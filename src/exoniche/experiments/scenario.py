@@ -25,7 +25,7 @@ from exoniche import biology
 from exoniche.biology.mechanism import ORGANS
 from exoniche.biology.parameters import PHYSIOLOGIES
 from exoniche.biology.presets import DRAINAGE
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, check_choice, check_keys, unknown
 from exoniche.experiments.interventions import Intervention, catalogue, fields_of
 from exoniche.experiments.setup import ROUTES, CellChallenge, Experiment, Injection
 
@@ -91,6 +91,7 @@ class Scenario:
 
     @property
     def duration_days(self) -> float:
+        """Days simulated (the base arm's; every arm shares it)."""
         return self.base.duration_days
 
 
@@ -107,10 +108,7 @@ class _Ctx:
     def table(self, value, path: str, allowed, what: str = "a table") -> dict:
         if not isinstance(value, dict):
             raise self.error(path, f"{_show(value)} must be {what}")
-        for key in value:
-            if key not in allowed:
-                raise self.error(f"{path}.{key}" if path else key,
-                                 f"unknown key{suggest(key, allowed)}; allowed: {', '.join(allowed)}")
+        check_keys(f"{self.source}: {path}" if path else self.source, value, allowed)
         return value
 
     def number(self, value, path: str, lo: float | None = None, hi: float | None = None, *, lo_open=False,
@@ -128,8 +126,8 @@ class _Ctx:
         if not isinstance(value, str):
             allowed = f"; allowed: {', '.join(choices)}" if choices else ""
             raise self.error(path, f"{_show(value)} is not a string{allowed}")
-        if choices is not None and value not in choices:
-            raise self.error(path, f"unknown value {value!r}{suggest(value, choices)}; allowed: {', '.join(choices)}")
+        if choices is not None:
+            check_choice(f"{self.source}: {path}", value, choices)
         return value
 
     def boolean(self, value, path: str) -> bool:
@@ -203,8 +201,9 @@ def _cargo_key(ctx: _Ctx, name: str, path: str) -> tuple[str, ...]:
     try:
         return biology.cargo_keys(name)
     except ScenarioError:
-        raise ctx.error(path, f"unknown cargo component {name!r}{suggest(name, _cargo_names())}; allowed: "
-                              f"{', '.join(biology.CARGO)} (or aliases such as ITGβ4, miR-25-3p, PD-L1)") from None
+        raise unknown(f"{ctx.source}: {path}", name, _cargo_names(), what="cargo component", label=None,
+                      note=f"; allowed: {', '.join(biology.CARGO)} (or aliases such as ITGβ4, miR-25-3p, PD-L1)"
+                      ) from None
 
 
 def _cargo_profile(ctx: _Ctx, value, path: str) -> dict[str, float]:
@@ -231,12 +230,16 @@ def _host(ctx, raw: dict, path: str) -> dict:
             "allow_xenograft": ctx.boolean(t.get("allow_xenograft", False), f"{path}.allow_xenograft")}
 
 
+def _required_preset(ctx: _Ctx, t: dict, key: str, path: str, why: str) -> str:
+    """Return the tumour-preset field ``key`` of table ``t``, which must be given (``why`` says what it is)."""
+    if key not in t:
+        raise ctx.error(f"{path}.{key}", f"required{why}; allowed: {', '.join(biology.tumour_presets())}")
+    return _preset(ctx, t[key], f"{path}.{key}")
+
+
 def _tumour(ctx, raw: dict, path: str, params_out: dict) -> dict:
     t = ctx.table(raw, path, TUMOUR_KEYS)
-    if "preset" not in t:
-        raise ctx.error(f"{path}.preset", "required when a [tumour] table is given; allowed: "
-                                          f"{', '.join(biology.tumour_presets())}")
-    preset = _preset(ctx, t["preset"], f"{path}.preset")
+    preset = _required_preset(ctx, t, "preset", path, " when a [tumour] table is given")
     out = {"tumour": preset,
            "tumour_initial_g": ctx.number(t.get("initial_g", 0.01), f"{path}.initial_g", 0.0, 1000.0, lo_open=True,
                                           unit="g"),
@@ -264,10 +267,7 @@ def _tumour(ctx, raw: dict, path: str, params_out: dict) -> dict:
 
 def _injection(ctx, raw: dict, path: str, duration: float) -> Injection:
     t = ctx.table(raw, path, INJECTION_KEYS)
-    if "source" not in t:
-        raise ctx.error(f"{path}.source", "required: the line the exosomes come from; allowed: "
-                                          f"{', '.join(biology.tumour_presets())}")
-    source = _preset(ctx, t["source"], f"{path}.source")
+    source = _required_preset(ctx, t, "source", path, ": the line the exosomes come from")
     if "times_days" in t and any(k in t for k in ("start_day", "every_days", "count")):
         raise ctx.error(f"{path}.times_days", "give either times_days or start_day/every_days/count, not both")
     if "times_days" in t:
@@ -308,7 +308,7 @@ def _challenge(ctx, raw: dict, path: str, duration: float) -> CellChallenge:
                          ctx.string(t.get("route", "venous"), f"{path}.route", ROUTES), line)
 
 
-def _interventions(ctx, raw, path: str, duration: float, physiology: str) -> list[Intervention]:
+def _interventions(ctx, raw, path: str, duration: float) -> list[Intervention]:
     if not isinstance(raw, list):
         raise ctx.error(path, f"{_show(raw)} must be a list of tables ([[interventions]])")
     out = []
@@ -325,7 +325,7 @@ def _interventions(ctx, raw, path: str, duration: float, physiology: str) -> lis
                 ctx.string(item[key], f"{where}.{key}")
         iv = Intervention(**item)
         try:
-            iv.validate(duration, where, physiology)
+            iv.validate(duration, where)
         except ScenarioError as exc:
             raise ScenarioError(f"{ctx.source}: {exc}") from None
         out.append(iv)
@@ -352,7 +352,7 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
         kw["challenge"] = _challenge(ctx, ch, f"{p}challenge", duration)
     if "tumour" not in kw and "injection" not in kw and "challenge" not in kw:
         raise ctx.error(prefix, "nothing to simulate: give a [tumour], an [injection] or a [challenge]")
-    ivs = _interventions(ctx, doc.get("interventions", []), f"{p}interventions", duration, host["physiology"])
+    ivs = _interventions(ctx, doc.get("interventions", []), f"{p}interventions", duration)
     user_params = _parameters(ctx, doc["parameters"], f"{p}parameters") if "parameters" in doc else {}
     exp = Experiment(physiology=host["physiology"], immune_status=host["immune_status"], duration_days=duration,
                      allow_xenograft=host["allow_xenograft"],
@@ -363,8 +363,8 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
         known = exp.__class__(**{**exp.__dict__, "parameter_changes": {}}).parameters()
         for name in user_params:
             if name not in set(known):
-                raise ctx.error(f"{p}parameters.{name}", f"unknown parameter{suggest(name, known)}; "
-                                                        "see `exoniche params`")
+                raise unknown(f"{ctx.source}: {p}parameters.{name}", name, known, what="parameter", label=None,
+                              show_value=False, note="; see `exoniche params`")
         exp.problem()
     except ScenarioError as exc:
         if str(exc).startswith(ctx.source):
@@ -374,6 +374,31 @@ def _experiment(ctx: _Ctx, doc: dict, prefix: str, duration: float, output_times
 
 
 # ------------------------------------------------------------------------------------------ entry points
+def _output_times(ctx: _Ctx, doc: dict, duration: float):
+    """``output_step_days`` or ``output_times_days`` (None: the engine's default grid)."""
+    if "output_step_days" in doc and "output_times_days" in doc:
+        raise ctx.error("output_times_days", "give either output_step_days or output_times_days, not both")
+    if "output_step_days" in doc:
+        step = ctx.number(doc["output_step_days"], "output_step_days", duration / 20000, duration, unit="day")
+        return np.union1d(np.arange(0.0, duration, step), [duration])
+    if "output_times_days" in doc:
+        return np.asarray(ctx.numbers(doc["output_times_days"], "output_times_days", 0.0, duration, unit="day"))
+    return None
+
+
+def _readouts(ctx: _Ctx, doc: dict, duration: float) -> Readouts:
+    """Validate the ``[readouts]`` table: organs (default all) and read-out days."""
+    ro = ctx.table(doc.get("readouts", {}), "readouts", READOUT_KEYS)
+    organs = ORGANS
+    if "organs" in ro:
+        if not isinstance(ro["organs"], list) or not ro["organs"]:
+            raise ctx.error("readouts.organs", f"{_show(ro['organs'])} must be a non-empty list; allowed: "
+                                               f"{', '.join(ORGANS)}")
+        organs = tuple(ctx.string(o, f"readouts.organs[{i}]", ORGANS) for i, o in enumerate(ro["organs"]))
+    days = ctx.numbers(ro["days"], "readouts.days", 0.0, duration, unit="day") if "days" in ro else ()
+    return Readouts(organs, days)
+
+
 def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "scenario") -> Scenario:
     """Validate a parsed TOML document (a dict) into a :class:`Scenario`."""
     ctx = _Ctx(source)
@@ -385,23 +410,8 @@ def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "sce
     if "duration_days" not in doc:
         raise ctx.error("duration_days", f"required; allowed: > 0..{MAX_DURATION_DAYS:g} day")
     duration = ctx.number(doc["duration_days"], "duration_days", 0.0, MAX_DURATION_DAYS, lo_open=True, unit="day")
-    output_times = None
-    if "output_step_days" in doc and "output_times_days" in doc:
-        raise ctx.error("output_times_days", "give either output_step_days or output_times_days, not both")
-    if "output_step_days" in doc:
-        step = ctx.number(doc["output_step_days"], "output_step_days", duration / 20000, duration, unit="day")
-        output_times = np.union1d(np.arange(0.0, duration, step), [duration])
-    elif "output_times_days" in doc:
-        t = ctx.numbers(doc["output_times_days"], "output_times_days", 0.0, duration, unit="day")
-        output_times = np.asarray(t)
-    ro = ctx.table(doc.get("readouts", {}), "readouts", READOUT_KEYS)
-    organs = ORGANS
-    if "organs" in ro:
-        if not isinstance(ro["organs"], list) or not ro["organs"]:
-            raise ctx.error("readouts.organs", f"{_show(ro['organs'])} must be a non-empty list; allowed: "
-                                               f"{', '.join(ORGANS)}")
-        organs = tuple(ctx.string(o, f"readouts.organs[{i}]", ORGANS) for i, o in enumerate(ro["organs"]))
-    days = ctx.numbers(ro["days"], "readouts.days", 0.0, duration, unit="day") if "days" in ro else ()
+    output_times = _output_times(ctx, doc, duration)
+    readouts = _readouts(ctx, doc, duration)
     cohort = doc.get("cohort")
     if cohort is not None and not isinstance(cohort, dict):
         raise ctx.error("cohort", f"{_show(cohort)} must be a table")
@@ -439,7 +449,7 @@ def parse_scenario(doc: dict, source: str = "<string>", default_name: str = "sce
         arms["baseline"] = base
         descriptions["baseline"] = description
     return Scenario(name=name, description=description, source=source, base=base, arms=arms,
-                    replicates=replicates, seed=seed, readouts=Readouts(organs, days), cohort=cohort, tissue=tissue,
+                    replicates=replicates, seed=seed, readouts=readouts, cohort=cohort, tissue=tissue,
                     arm_descriptions=descriptions, raw=doc)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 from exoniche import biology
 from exoniche.biology.presets import CARGO
 from exoniche.engines import Event, Problem
-from exoniche.errors import ScenarioError
+from exoniche.errors import ScenarioError, check_choice, unknown
 
 ROUTES = ("venous", "portal", "intracardiac")
 
@@ -68,10 +68,12 @@ class Injection:
     custom_cargo: Mapping[str, float] | None = None
 
     def cargo(self) -> dict[str, float]:
+        """Return the injected exosomes' cargo: the source preset's (or a custom one) with the changes applied."""
         base = self.custom_cargo if self.custom_cargo is not None else biology.tumour_preset(self.source).cargo
         return modify_cargo(base, self.cargo_changes, "injection.cargo_changes")
 
     def dose_gp(self, particles_per_ug: float) -> float:
+        """Return the dose in 1e9 particles (Gp), from ``dose_particles`` or ``dose_ug`` x ``particles_per_ug``."""
         if self.dose_particles is not None:
             return _nonneg("injection.dose_particles", self.dose_particles) / 1e9
         return _nonneg("injection.dose_ug", self.dose_ug) * particles_per_ug
@@ -94,6 +96,16 @@ class CellChallenge:
 
 @dataclass
 class Experiment:
+    """One virtual experiment: host, tumour, injections, cell challenge, interventions, duration and read-out days.
+
+    Examples
+    --------
+    >>> exp = Experiment(physiology="mouse", tumour="B16-F10", tumour_initial_g=0.01, duration_days=7.0)
+    >>> params = exp.parameters()  # the host's base values plus what this experiment sets
+    >>> params.value("tumour_initial_g"), params.value("cargo_tum_itga6b4")  # g; B16-F10's ITGα6β4 cargo
+    (0.01, 0.5)
+    """
+
     physiology: str = "mouse"
     tumour: str | None = None
     tumour_initial_g: float = 0.0
@@ -112,9 +124,8 @@ class Experiment:
     interventions: list = field(default_factory=list)  # experiments.interventions.Intervention, in time
 
     def parameters(self) -> biology.ParameterSet:
-        if self.immune_status not in biology.IMMUNE_STATUS:
-            raise ScenarioError(f"host.immune_status: unknown value {self.immune_status!r}; allowed: "
-                                f"{', '.join(biology.IMMUNE_STATUS)}")
+        """Return the parameter set of this experiment: host base values plus tumour, cargo and scenario changes."""
+        check_choice("host.immune_status", self.immune_status, biology.IMMUNE_STATUS)
         tumour = biology.tumour_preset(self.tumour) if self.tumour else None
         if tumour is None and self.tumour_initial_g > 0:
             raise ScenarioError("tumour.initial_g: a tumour mass needs a tumour preset")
@@ -128,7 +139,7 @@ class Experiment:
                 raise ScenarioError(f"{name}: {v} must lie in 0..0.999 (fraction of PD-1 blocked)")
         route = self.challenge.route if self.challenge else None
         if route is not None and route not in ROUTES:
-            raise ScenarioError(f"challenge.route: unknown value {route!r}; allowed: {', '.join(ROUTES)}")
+            raise unknown("challenge.route", route, ROUTES)
         line = self.challenge.cell_line if self.challenge else None
         line = biology.tumour_preset(line) if line else None
         params = biology.scenario_parameters(
@@ -138,7 +149,7 @@ class Experiment:
         return params.with_values(self.parameter_changes) if self.parameter_changes else params
 
     def _check_host_accepts(self, where: str, preset) -> None:
-        """A human cell line in an immunocompetent mouse is rejected: a named error unless asked for."""
+        """Reject a human cell line in an immunocompetent mouse: a named error unless asked for."""
         if (preset is not None and preset.species == "human" and self.physiology == "mouse"
                 and self.immune_status == "immunocompetent" and not self.allow_xenograft):
             raise ScenarioError(
@@ -147,6 +158,7 @@ class Experiment:
                 f"host.allow_xenograft = true to simulate it anyway")
 
     def problem(self) -> Problem:
+        """Return the validated :class:`~exoniche.engines.Problem` (mechanism, parameters, events, output times)."""
         params = self.parameters()
         events = []
         if self.injection:

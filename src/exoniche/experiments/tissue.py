@@ -24,7 +24,7 @@ from exoniche.engines.tissue.model import (
     run_tissue,
     tissue_parameters,
 )
-from exoniche.errors import DataError, ScenarioError, suggest
+from exoniche.errors import DataError, ScenarioError, check_choice, check_keys
 from exoniche.experiments.scenario import Scenario
 from exoniche.experiments.tissue_coupling import cargo_levels, organ_arrivals, organ_niche
 
@@ -47,14 +47,10 @@ def parse_tissue(table: dict, source: str, seed: int) -> TissueSetup:
     def err(path, msg):
         return ScenarioError(f"{source}: tissue.{path}: {msg}")
 
-    for k in table:
-        if k not in TISSUE_KEYS:
-            raise err(k, f"unknown key{suggest(k, TISSUE_KEYS)}; allowed: {', '.join(TISSUE_KEYS)}")
+    check_keys(f"{source}: tissue", table, TISSUE_KEYS)
     try:
         organ = table.get("organ", "lung")
-        if organ not in organs():
-            raise err("organ", f"unknown value {organ!r}{suggest(str(organ), organs())}; allowed: "
-                               f"{', '.join(organs())}")
+        check_choice(f"{source}: tissue.organ", organ, organs())
         size = table.get("size_um", [1000.0, 1000.0])
         if not isinstance(size, list) or len(size) not in (2, 3):
             raise err("size_um", f"{size!r} must be a list of 2 or 3 lengths (µm)")
@@ -62,10 +58,7 @@ def parse_tissue(table: dict, source: str, seed: int) -> TissueSetup:
         cells = table.get("cells", {})
         if not isinstance(cells, dict):
             raise err("cells", "must be a table of cell type = count")
-        for k in cells:
-            if k not in cell_types():
-                raise err(f"cells.{k}", f"unknown cell type{suggest(k, cell_types())}; allowed: "
-                                        f"{', '.join(cell_types())}")
+        check_keys(f"{source}: tissue.cells", cells, cell_types())
         diff = table.get("diffusion_um2_per_min", {})
         if not isinstance(diff, dict):
             raise err("diffusion_um2_per_min", f"must be a table of substrate = µm^2/min ({', '.join(SUBSTRATES)})")
@@ -97,6 +90,8 @@ def parse_tissue(table: dict, source: str, seed: int) -> TissueSetup:
 
 @dataclass
 class TissueArm:
+    """One arm's tissue run: the result, its folds over healthy tissue per day, and the exosome arrivals."""
+
     name: str
     result: TissueResult
     folds: pd.DataFrame  # per day: tissue folds over healthy tissue and the whole-body indices
@@ -105,15 +100,19 @@ class TissueArm:
 
 @dataclass
 class TissueStudy:
+    """A scenario's tissue runs: the healthy reference and one run per arm."""
+
     scenario: Scenario
     setup: TissueSetup
     healthy: TissueResult
     arms: list[TissueArm]
 
     def target_cell(self) -> str:
+        """Return the organ's target cell type (where tumour exosomes are taken up)."""
         return tissue_parameters()["organs"][self.setup.organ]["target"]
 
     def to_dict(self) -> dict:
+        """Return the JSON document of ``exoniche tissue --json``."""
         out = {"scenario": self.scenario.name, "organ": self.setup.organ, "days": self.setup.days,
                "grid": list(self.setup.grid_shape()), "voxel_um": self.setup.voxel_um, "seed": self.setup.seed,
                "arms": []}
@@ -132,7 +131,7 @@ class TissueStudy:
 
 
 def tissue_setup(scenario: Scenario) -> TissueSetup:
-    """The validated ``[tissue]`` table of ``scenario``."""
+    """Return the validated ``[tissue]`` table of ``scenario``."""
     if scenario.tissue is None:
         raise ScenarioError(f"{scenario.source}: tissue: the scenario has no tissue table "
                             "(add one headed 'tissue' in brackets; see docs/tissue.md)")

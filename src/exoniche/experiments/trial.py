@@ -26,6 +26,7 @@ def _lognormal(rng, median, cv):
 
 
 def anti_pd1_trial(n: int, seed: int, preset: str = "melanoma-metastatic") -> dict:
+    """Simulate a virtual anti-PD-1 trial of ``n`` patients: pre-treatment exosomal PD-L1 and response."""
     pre = np.empty(n)
     ratio = np.empty(n)
     base = biology.tumour_preset(preset)

@@ -11,7 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from exoniche.io.compare_report import save_figure  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 
 
 def _safe(name: str) -> str:
@@ -19,6 +19,7 @@ def _safe(name: str) -> str:
 
 
 def waterfall(values, path: Path, nominal: float | None = None) -> Path:
+    """Plot the sorted final objective values of the starts (the waterfall) to ``path``."""
     v = np.sort(np.asarray([x for x in values if x is not None and np.isfinite(x)], dtype=float))
     fig, ax = plt.subplots(figsize=(5.5, 3.8))
     best = v[0]

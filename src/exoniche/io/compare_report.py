@@ -22,7 +22,8 @@ import pandas as pd  # noqa: E402
 
 from exoniche import __version__  # noqa: E402
 from exoniche.biology.mechanism import ORGAN_NAMES  # noqa: E402
-from exoniche.experiments.compare import km_curve  # noqa: E402
+from exoniche.experiments import km_curve  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 from exoniche.io.report import INDEX_LABELS, _fmt, _img, _prepare  # noqa: E402
 
 ARM_COLOURS = ["#000000", "#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2",
@@ -33,11 +34,12 @@ text-align:left}th{background:#f3f3f3}details{margin-top:1em}.note{color:#555;fo
 
 
 def colour(i: int) -> str:
+    """Return the ``i``-th colour of the arm palette (cycling)."""
     return ARM_COLOURS[i % len(ARM_COLOURS)]
 
 
 def focus_organ(cmp) -> str:
-    """The organ where arms differ most (expected metastases, else S100), for the trajectory figure."""
+    """Return the organ where arms differ most (expected metastases, else S100), for the trajectory figure."""
     organs = [o for o in cmp.organs]
     best, score = organs[0], -1.0
     for o in organs:
@@ -54,15 +56,8 @@ def _spines(ax):
     ax.spines[["top", "right"]].set_visible(False)
 
 
-def save_figure(fig, path: Path) -> Path:
-    """Finish a report figure: tight layout, 120 dpi PNG, figure closed."""
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
 def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:
+    """Plot the arms' niche trajectories in ``organ`` (default: where the arms differ most) to ``path``."""
     organ = organ or focus_organ(cmp)
     on = ORGAN_NAMES[organ]
     panels = [("N", "primary tumour (g)", True), ("exo", "exosomes in plasma (particles/mL)", True),
@@ -99,6 +94,7 @@ def figure_trajectories(cmp, path: Path, organ: str | None = None) -> Path:
 
 
 def figure_metastasis_bars(cmp, path: Path) -> Path:
+    """Plot expected metastases and P(detectable) with 95 % CIs per organ and arm to ``path``."""
     organs = list(cmp.organs)
     x = np.arange(len(organs))
     n_arms = len(cmp.arms)
@@ -133,6 +129,7 @@ def figure_metastasis_bars(cmp, path: Path) -> Path:
 
 
 def figure_km(cmp, path: Path) -> Path:
+    """Plot the Kaplan–Meier curves of the day of the first detectable metastasis per arm to ``path``."""
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     t_end = cmp.arms[0].summary["days"]
     for i, a in enumerate(cmp.arms):
@@ -219,11 +216,19 @@ def figure_biodistribution(cmp, path: Path) -> Path | None:
     return save_figure(fig, path)
 
 
+def _html_table(header: tuple[str, ...], rows: list[tuple]) -> str:
+    """Return an HTML table: ``header`` cells (HTML) and one row of cells (HTML) per tuple."""
+    head = "<tr>" + "".join(f"<th>{h}</th>" for h in header) + "</tr>"
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table>{head}{body}</table>"
+
+
+def _p_ci(p: float, ci) -> str:
+    return f"{p:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
+
+
 def organ_table_html(cmp) -> str:
-    """One table: arm x organ rows with uptake, niche, incidence and timing."""
-    head = ("<tr><th>arm</th><th>organ</th><th>uptake</th><th>niche indices (fold) at day</th>"
-            "<th>expected metastases</th><th>P(seeded) [95 % CI]</th><th>P(detectable) [95 % CI]</th>"
-            "<th>KM median day first detectable</th></tr>")
+    """Return one table: arm x organ rows with uptake, niche, incidence and timing."""
     rows = []
     for a in cmp.arms:
         for r in a.summary["organs"]:
@@ -231,33 +236,31 @@ def organ_table_html(cmp) -> str:
             upt = upt or f"{100 * r['tumour_uptake_share']:.1f} % of tumour exosomes"
             niche = "<br>".join(f"d{d}: " + ", ".join(f"{k} {v:.2f}" for k, v in n.items())
                                 for d, n in r["niche"].items())
-            ci = r["p_seeded_ci"]
-            cd = r["p_detectable_ci"]
-            rows.append(f"<tr><td>{html.escape(a.name)}</td><td>{r['organ_name']}</td><td>{upt}</td><td>{niche}</td>"
-                        f"<td>{r['expected_metastases']:.3g}</td><td>{r['p_seeded']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]"
-                        f"</td><td>{r['p_detectable']:.2f} [{cd[0]:.2f}, {cd[1]:.2f}]</td>"
-                        f"<td>{_fmt(r['median_day_first_detectable'])}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+            rows.append((html.escape(a.name), r["organ_name"], upt, niche, f"{r['expected_metastases']:.3g}",
+                         _p_ci(r["p_seeded"], r["p_seeded_ci"]), _p_ci(r["p_detectable"], r["p_detectable_ci"]),
+                         _fmt(r["median_day_first_detectable"])))
+    return _html_table(("arm", "organ", "uptake", "niche indices (fold) at day", "expected metastases",
+                        "P(seeded) [95 % CI]", "P(detectable) [95 % CI]", "KM median day first detectable"), rows)
 
 
 def arm_table_html(cmp) -> str:
-    head = ("<tr><th>arm</th><th>description / interventions</th><th>primary at end (g)</th>"
-            "<th>plasma tumour exosomes at end (/mL)</th><th>CD8+ spleen (fold)</th>"
-            "<th>P(any detectable metastasis) [95 % CI]</th><th>KM median day first detectable</th></tr>")
+    """Return the HTML table of the arms (interventions, primary tumour, P(any detectable) with CI)."""
     rows = []
     for a in cmp.arms:
         s = a.summary
         what = html.escape(a.description) + ("<br>" if a.description and s["interventions"] else "") + \
             "<br>".join(html.escape(i) for i in s["interventions"])
-        ci = s["p_any_detectable_ci"]
-        rows.append(f"<tr><td>{html.escape(a.name)}</td><td>{what or '—'}</td><td>{s['tumour_final_g']:.3g}</td>"
-                    f"<td>{s['plasma_tumour_exosomes_per_ml_final']:.3g}</td><td>{s['cd8_spleen_fold_final']:.2f}</td>"
-                    f"<td>{s['p_any_detectable']:.2f} [{ci[0]:.2f}, {ci[1]:.2f}]</td>"
-                    f"<td>{_fmt(s['median_day_first_detectable_any'])}</td></tr>")
-    return f"<table>{head}{''.join(rows)}</table>"
+        rows.append((html.escape(a.name), what or "—", f"{s['tumour_final_g']:.3g}",
+                     f"{s['plasma_tumour_exosomes_per_ml_final']:.3g}", f"{s['cd8_spleen_fold_final']:.2f}",
+                     _p_ci(s["p_any_detectable"], s["p_any_detectable_ci"]),
+                     _fmt(s["median_day_first_detectable_any"])))
+    return _html_table(("arm", "description / interventions", "primary at end (g)",
+                        "plasma tumour exosomes at end (/mL)", "CD8+ spleen (fold)",
+                        "P(any detectable metastasis) [95 % CI]", "KM median day first detectable"), rows)
 
 
 def page(title: str, body: str) -> str:
+    """Return a self-contained HTML page with ``title`` and ``body``."""
     return (f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
             f"<style>{CSS}</style></head><body>{body}</body></html>")
 
@@ -324,8 +327,10 @@ def write_comparison(cmp, out: str | Path, command: str, scenario_files=()) -> d
 
 
 def run_document(cmp, paths: dict) -> dict:
-    """The document ``exoniche run|compare --json`` prints (and the web API returns): the comparison's
-    summary without the per-replicate first-detection days, plus the files written."""
+    """Return the document ``exoniche run|compare --json`` prints (and the web API returns).
+
+    It is the comparison's summary without the per-replicate first-detection days, plus the files written.
+    """
     d = cmp.to_dict()
     for arm in d["arms"]:
         arm.pop("first_detectable_any", None)

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 
 from exoniche.biology.mechanism import ORGAN_NAMES, TARGET_CELLS, Mechanism  # noqa: E402
-from exoniche.io.compare_report import save_figure  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 
 
 def circulation_graph(mech: Mechanism, population: str = "inj") -> nx.DiGraph:

@@ -125,7 +125,7 @@ CALIBRATION_CONDITIONS = {
 
 
 def _calibration_experiments() -> dict:
-    """dataset -> the Experiment ``exoniche calibrate`` simulates for it (the same constructors)."""
+    """Map each dataset to the Experiment ``exoniche calibrate`` simulates for it (the same constructors)."""
     from exoniche.experiments.model_calibration import REFERENCE_HUMAN
     from exoniche.experiments.setup import CellChallenge, Experiment, Injection
     from exoniche.experiments.validation import DOSE_UG
@@ -150,7 +150,7 @@ def _observables() -> dict:
 
 
 def _augmented(problem: Problem) -> Problem:
-    """The problem with two read-out species that do not feed back on the model (so SBML can carry them).
+    """Return the problem with two read-out species that do not feed back on the model (so SBML can carry them).
 
     ``aux_ln_E_inj_drop`` integrates -d ln(E_inj)/dt and is reset to 0 at 6 h by an event, so at 24 h it is
     ln E_inj(6 h) - ln E_inj(24 h), the log-drop a two-phase fit's terminal slope reads; ``aux_shed_cells``
@@ -179,7 +179,7 @@ def _augmented(problem: Problem) -> Problem:
 
 
 def write_calibration_petab(out: str | Path, name: str = CALIBRATION_NAME) -> Path:
-    """The whole-body model with ``exoniche calibrate``'s datasets as one PEtab problem; returns the YAML path.
+    """Write the whole-body model with ``exoniche calibrate``'s datasets as one PEtab problem; return the YAML path.
 
     * conditions: one per dataset's experiment; every parameter that differs between them (host, tumour line,
       injected cargo, route, ...) is a condition column, and the day-0 injections (exosome dose, cells) are
@@ -264,7 +264,7 @@ def write_calibration_petab(out: str | Path, name: str = CALIBRATION_NAME) -> Pa
 
 
 def _sbml_parameters(problem: Problem) -> set[str]:
-    """The exoniche parameters that the SBML export writes as constant SBML parameters."""
+    """Return the exoniche parameters that the SBML export writes as constant SBML parameters."""
     from exoniche.engines.functions import compile_mechanism
 
     return set(compile_mechanism(problem.mechanism, problem.params).parameters)

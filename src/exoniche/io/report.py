@@ -18,8 +18,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from exoniche import __version__  # noqa: E402
+from exoniche._ci import z_two_sided
 from exoniche.biology.mechanism import NICHE_INDICES, ORGAN_NAMES, ORGANS  # noqa: E402
 from exoniche.errors import ScenarioError  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 
 INDEX_LABELS = {
     "S100": "S100 inflammation", "Perm": "vascular permeability", "Ang": "angiogenesis",
@@ -42,16 +44,14 @@ def _prepare(out: Path) -> Path:
 
 
 def _save(fig, axes, path: Path) -> Path:
-    """Common figure finish: open axes, tight layout, 130 dpi PNG."""
+    """Finish a figure: open axes, then :func:`~exoniche.io.figures.save_figure`."""
     for ax in axes:
         ax.spines[["top", "right"]].set_visible(False)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_exosomes_tumour(ds, path: Path) -> Path:
+    """Plot plasma tumour exosomes and their uptake per organ over time to ``path``."""
     t = ds["time"].values
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     ax1.plot(t, ds["N"].values, color="black", label="primary tumour")
@@ -74,6 +74,7 @@ def figure_exosomes_tumour(ds, path: Path) -> Path:
 
 
 def figure_niche(ds, path: Path) -> Path:
+    """Plot the niche indices per organ over time to ``path``."""
     t = ds["time"].values
     fig, axes = plt.subplots(2, 4, figsize=(14, 6.5), sharex=True)
     for ax, idx in zip(axes.flat, NICHE_INDICES):
@@ -96,13 +97,11 @@ def figure_niche(ds, path: Path) -> Path:
     for ax in axes[:, 0]:
         ax.set_ylabel("fold over healthy organ")
     fig.suptitle("Pre-metastatic niche indices per organ", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def figure_metastasis(ds, summary: dict, path: Path) -> Path:
+    """Plot metastasis risk per organ (P seeded / detectable with 95 % CIs, expected counts) to ``path``."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4))
     names = [ORGAN_NAMES[o] for o in ORGANS]
     n = summary["replicates"]
@@ -110,7 +109,7 @@ def figure_metastasis(ds, summary: dict, path: Path) -> Path:
     for off, key, label, colour in ((-0.2, "p_metastasis_seeded", "seeded", "#9ecae1"),
                                     (0.2, "p_metastasis_detectable", "detectable (≥ 1 mm)", "#08519c")):
         p = np.array([r[key] for r in summary["organs"]])
-        err = 1.96 * np.sqrt(p * (1 - p) / n)
+        err = z_two_sided(0.95) * np.sqrt(p * (1 - p) / n)
         ax1.bar(x + off, p, width=0.4, yerr=err, capsize=3, color=colour, label=label)
     ax1.set_xticks(x, names)
     ax1.set_ylim(0, 1.05)
@@ -148,6 +147,7 @@ def _fmt(v) -> str:
 
 
 def write_html(summary: dict, figures: list[Path], params: list[dict], path: Path) -> Path:
+    """Write the run's self-contained HTML report (figures embedded) to ``path``."""
     sc = summary["scenario"]
     rows = []
     for r in summary["organs"]:

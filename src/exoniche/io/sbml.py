@@ -162,8 +162,11 @@ def _safe_pow(node: libsbml.ASTNode, units: dict[str, str]) -> None:
 
 
 def _literal_units(node: libsbml.ASTNode, units: dict[str, str]) -> None:
-    """Declare the units of literal numbers: dimensionless, except ``c`` in ``ln(x / c)`` / ``exp(x / c)``,
-    which is a reference value in the units of ``x`` (e.g. ``ln(tumour_capacity_g / 0.001)``)."""
+    """Declare the units of literal numbers.
+
+    They are dimensionless, except ``c`` in ``ln(x / c)`` / ``exp(x / c)``, which is a reference value in the
+    units of ``x`` (e.g. ``ln(tumour_capacity_g / 0.001)``).
+    """
     if node.isNumber():
         if not node.hasUnits():
             node.setUnits("dimensionless")
@@ -256,7 +259,7 @@ def _check(rc: int, what: str) -> None:
 
 
 # ------------------------------------------------------------------------------------------ export
-def to_sbml(problem: Problem, preset_name: str | None = None) -> str:
+def to_sbml(problem: Problem, preset_name: str | None = None) -> str:  # noqa: C901  one pass in SBML element order, read top to bottom
     """Write ``problem`` (mechanism, parameter values, events) as an SBML Level 3 Version 2 document.
 
     Parameters

@@ -13,7 +13,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from exoniche.experiments.studies import STUDIES, StudyResult, run_study
-from exoniche.io.compare_report import colour, save_figure, write_study
+from exoniche.io.compare_report import colour, write_study
+from exoniche.io.figures import save_figure
 from exoniche.io.report import _prepare
 
 
@@ -34,12 +35,14 @@ def plot_sources(result: StudyResult, path: Path) -> Path:
         ax.spines[["top", "right"]].set_visible(False)
     axes[0].set_ylabel("effect on niche score (mean index rise over healthy)")
     fig.suptitle("Which exosome source builds each organ's niche? (4175-LuT mouse, 2x2 design per host source)")
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_interactions(result: StudyResult, path: Path) -> Path:
-    """Top: main effects (red) and two-way interactions (grey) of the 2^4 knockouts, one panel per outcome.
-    Bottom (when the result has them): Sobol S1 and ST of each component with their 95 % CIs."""
+    """Plot the 2^4 knockouts' main effects (red) and two-way interactions (grey), one panel per outcome.
+
+    A second row, when the result has them, shows Sobol S1 and ST of each component with their 95 % CIs.
+    """
     table = result.table
     sobol = result.figure.get("sobol")
     fig, grid = plt.subplots(2 if sobol else 1, 3, figsize=(15, 9.5 if sobol else 5), squeeze=False)
@@ -74,7 +77,7 @@ def plot_interactions(result: StudyResult, path: Path) -> Path:
         title += (f"\nbottom: Sobol indices, each level uniform from knocked out to the line's "
                   f"(N = {sobol['n']}, {sobol['n_runs']} runs, bars: 95 % CIs)")
     fig.suptitle(title, fontsize=11)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_resection(result: StudyResult, path: Path) -> Path:
@@ -102,7 +105,7 @@ def plot_resection(result: StudyResult, path: Path) -> Path:
     ax2.set_title("Metastasis risk by resection timing", fontsize=11)
     for ax in (ax1, ax2):
         ax.spines[["top"]].set_visible(False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 def plot_schedules(result: StudyResult, path: Path) -> Path:
@@ -126,7 +129,7 @@ def plot_schedules(result: StudyResult, path: Path) -> Path:
     ax2.set_title("How much each schedule cuts seeding", fontsize=11)
     for ax in (ax1, ax2):
         ax.spines[["top", "right"]].set_visible(False)
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 PLOTS = {"sources": plot_sources, "interactions": plot_interactions, "resection": plot_resection,
@@ -182,16 +185,12 @@ def plot_biomarkers(result: StudyResult, path: Path) -> Path:
         a.spines[["top", "right"]].set_visible(False)
     fig.suptitle("Open question 4: how reliable are exosomal biomarkers for metastasis? (virtual cohort)")
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)
 
 
 PLOTS["biomarkers"] = plot_biomarkers
 ALL_STUDIES = (*STUDIES, "biomarkers")  # biomarkers is computed in exoniche.biomarkers (a later layer)
 assert set(PLOTS) == set(ALL_STUDIES)
-
-
-def _save(fig, path: Path) -> Path:
-    return save_figure(fig, path)
 
 
 def write_study_report(result: StudyResult, out: str | Path) -> dict:

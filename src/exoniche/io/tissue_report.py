@@ -15,7 +15,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.animation import FuncAnimation, PillowWriter  # noqa: E402
 
-from exoniche.io.compare_report import page, save_figure  # noqa: E402
+from exoniche.io.compare_report import page  # noqa: E402
+from exoniche.io.figures import save_figure  # noqa: E402
 from exoniche.io.report import _img  # noqa: E402
 
 TYPE_STYLE = {"fibroblast": ("#2ca02c", 14), "kupffer": ("#2ca02c", 14), "epithelial": ("#c7c7c7", 8),
@@ -46,6 +47,7 @@ def _draw(ax, arm, day_index: int, vmax: float):
 
 
 def figure_snapshots(arm, path: Path) -> Path:
+    """Plot the tissue at four days (cells and tumour-exosome field) to ``path``."""
     res = arm.result
     n = res.fields.sizes["day"]
     picks = sorted({0, n // 3, 2 * n // 3, n - 1})
@@ -55,12 +57,11 @@ def figure_snapshots(arm, path: Path) -> Path:
         im = _draw(ax, arm, i, vmax)
     fig.colorbar(im, ax=axes, shrink=0.8, label="tumour exosomes (particles/µm³)")
     np.atleast_1d(axes)[-1].legend(fontsize=7, loc="upper right", markerscale=1.2, framealpha=0.8)
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def animation(arm, path: Path) -> Path:
+    """Write the tissue run as an animated GIF to ``path``."""
     res = arm.result
     vmax = float(res.fields["exo_tumour"].max()) or 1.0
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -99,6 +100,7 @@ def figure_niche(study, path: Path) -> Path:
 
 
 def write_tissue(study, out: str | Path, command: str) -> dict:
+    """Write a tissue study's run folder (figures, tables, report, JSON) and return its document."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     paths: dict = {"folder": str(out)}

@@ -19,13 +19,15 @@ from importlib.resources import files
 import numpy as np
 import yaml
 
-from exoniche.errors import ScenarioError, suggest
+from exoniche.errors import ScenarioError, check_choice, check_keys
 
 OBSERVE_KEYS = ("every_days", "start_day", "times_days", "markers", "analytical_cv", "within_cv")
 
 
 @dataclass(frozen=True)
 class Assay:
+    """One virtual assay: what it measures (cargo), background, analytical and within-person CV, detection limit."""
+
     name: str
     description: str
     unit: str
@@ -39,12 +41,13 @@ class Assay:
 
 
 @lru_cache(maxsize=1)
-def assays() -> dict[str, Assay]:
+def assay_catalogue() -> dict[str, Assay]:
+    """Return the assays of ``data/assays.yaml`` by marker name."""
     raw = yaml.safe_load(files("exoniche.observe").joinpath("data/assays.yaml").read_text(encoding="utf-8"))
     return {k: Assay(name=k, **{**v, "cargo": tuple(v["cargo"])}) for k, v in raw.items()}
 
 
-ASSAYS = tuple(assays())
+ASSAYS = tuple(assay_catalogue())
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Schedule:
     within_cv: tuple[tuple[str, float], ...] = ()
 
     def times(self, t_end: float) -> np.ndarray:
+        """Return the blood-draw days up to ``t_end``; none in range is a :class:`ScenarioError`."""
         if self.times_days:
             t = np.array([x for x in self.times_days if x <= t_end + 1e-12], dtype=float)
         else:
@@ -68,65 +72,85 @@ class Schedule:
         return t
 
     def assay(self, name: str) -> Assay:
-        a = assays()[name]
+        """Return the assay ``name`` with this schedule's CV overrides applied."""
+        a = assay_catalogue()[name]
         acv, wcv = dict(self.analytical_cv), dict(self.within_cv)
         return Assay(**{**a.__dict__, "analytical_cv": acv.get(name, a.analytical_cv),
                         "within_cv": wcv.get(name, a.within_cv)})
 
 
+def _observe_number(where: str, v, lo: float, lo_open: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < lo or (
+            lo_open and v == lo):
+        op = ">" if lo_open else ">="
+        raise ScenarioError(f"{where}: {v!r} must be a number {op} {lo}")
+    return float(v)
+
+
+def _observe_cvs(where: str, tab) -> tuple[tuple[str, float], ...]:
+    if not isinstance(tab, dict):
+        raise ScenarioError(f"{where}: must be a table marker = CV")
+    out = []
+    for name, v in tab.items():
+        check_choice(f"{where}.{name}", name, ASSAYS, what="marker", show_value=False)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ScenarioError(f"{where}.{name}: {v!r} must be a CV >= 0")
+        out.append((name, float(v)))
+    return tuple(out)
+
+
 def parse_observe(raw: dict | None, source: str = "<cohort>") -> Schedule:
-    """Validate ``[cohort.observe]``; errors name the field path."""
+    """Validate ``[cohort.observe]`` of a cohort file.
+
+    Parameters
+    ----------
+    raw : dict or None
+        The table as read from TOML (None: the default schedule).
+    source : str
+        The file name, prefixed to every error.
+
+    Returns
+    -------
+    Schedule
+        The validated sampling schedule.
+
+    Raises
+    ------
+    ScenarioError
+        Naming the field path, the bad value and what is allowed.
+
+    Examples
+    --------
+    >>> parse_observe({"every_days": 30, "markers": ["pdl1"]}).markers
+    ('pdl1',)
+    """
     raw = raw or {}
+    where = f"{source}: cohort.observe"
     if not isinstance(raw, dict):
-        raise ScenarioError(f"{source}: cohort.observe: must be a table")
-    for key in raw:
-        if key not in OBSERVE_KEYS:
-            raise ScenarioError(f"{source}: cohort.observe.{key}: unknown key{suggest(key, OBSERVE_KEYS)}; "
-                                f"allowed: {', '.join(OBSERVE_KEYS)}")
-
-    def num(key, lo, lo_open=False, value=None):
-        v = raw[key] if value is None else value
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < lo or (
-                lo_open and v == lo):
-            op = ">" if lo_open else ">="
-            raise ScenarioError(f"{source}: cohort.observe.{key}: {v!r} must be a number {op} {lo}")
-        return float(v)
-
+        raise ScenarioError(f"{where}: must be a table")
+    check_keys(where, raw, OBSERVE_KEYS)
     kw: dict = {}
     if "every_days" in raw:
-        kw["every_days"] = num("every_days", 0.0, True)
+        kw["every_days"] = _observe_number(f"{where}.every_days", raw["every_days"], 0.0, True)
     if "start_day" in raw:
-        kw["start_day"] = num("start_day", 0.0)
+        kw["start_day"] = _observe_number(f"{where}.start_day", raw["start_day"], 0.0)
     if "times_days" in raw:
         t = raw["times_days"]
         if not isinstance(t, list) or not t:
-            raise ScenarioError(f"{source}: cohort.observe.times_days: must be a non-empty list of days")
-        kw["times_days"] = tuple(num("times_days", 0.0, value=x) for x in t)
+            raise ScenarioError(f"{where}.times_days: must be a non-empty list of days")
+        kw["times_days"] = tuple(_observe_number(f"{where}.times_days", x, 0.0) for x in t)
         if any(b <= a for a, b in zip(kw["times_days"], kw["times_days"][1:])):
-            raise ScenarioError(f"{source}: cohort.observe.times_days: days must increase strictly")
+            raise ScenarioError(f"{where}.times_days: days must increase strictly")
     if "markers" in raw:
         m = raw["markers"]
         if not isinstance(m, list) or not m:
-            raise ScenarioError(f"{source}: cohort.observe.markers: must be a non-empty list of markers")
+            raise ScenarioError(f"{where}.markers: must be a non-empty list of markers")
         for x in m:
-            if x not in ASSAYS:
-                raise ScenarioError(f"{source}: cohort.observe.markers: unknown marker {x!r}{suggest(str(x), ASSAYS)}; "
-                                    f"allowed: {', '.join(ASSAYS)}")
+            check_choice(f"{where}.markers", x, ASSAYS, what="marker")
         kw["markers"] = tuple(m)
     for key in ("analytical_cv", "within_cv"):
         if key in raw:
-            tab = raw[key]
-            if not isinstance(tab, dict):
-                raise ScenarioError(f"{source}: cohort.observe.{key}: must be a table marker = CV")
-            out = []
-            for name, v in tab.items():
-                if name not in ASSAYS:
-                    raise ScenarioError(f"{source}: cohort.observe.{key}.{name}: unknown marker"
-                                        f"{suggest(name, ASSAYS)}; allowed: {', '.join(ASSAYS)}")
-                if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
-                    raise ScenarioError(f"{source}: cohort.observe.{key}.{name}: {v!r} must be a CV >= 0")
-                out.append((name, float(v)))
-            kw[key] = tuple(out)
+            kw[key] = _observe_cvs(f"{where}.{key}", raw[key])
     return Schedule(**kw)
 
 
@@ -140,7 +164,7 @@ def true_levels(state: dict, pv: dict, mir21: np.ndarray, markers) -> dict[str, 
     per_ml_tum = state["E_tum"] / vol  # Gp/mL
     out = {}
     for name in markers:
-        a = assays()[name]
+        a = assay_catalogue()[name]
         if name == "exo_per_ml":
             out[name] = a.background + (state["E_tum"] + state["E_inj"]) / vol * 1e9
         elif name == "ctc_per_7_5ml":

@@ -6,4 +6,6 @@ loopback by default, ships every script and style (plotly.js comes from the inst
 and patient tables never leave the machine.
 """
 
-from exoniche.web.app import create_app  # noqa: F401
+from exoniche.web.app import create_app
+
+__all__ = ["create_app"]

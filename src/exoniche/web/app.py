@@ -43,11 +43,12 @@ def plotly_js() -> Path:
 
 
 def doc_response(doc, status_code: int = 200) -> Response:
-    """A JSON document serialised exactly as the CLI's ``--json`` serialises it."""
+    """Return a JSON response serialised exactly as the CLI's ``--json`` serialises it."""
     return Response(dumps(doc), status_code=status_code, media_type="application/json")
 
 
 def error(message: str, status_code: int) -> JSONResponse:
+    """Return a JSON error ``{"error": message}`` with ``status_code``."""
     return JSONResponse({"error": message}, status_code=status_code)
 
 
@@ -70,6 +71,8 @@ async def _read_upload(upload: UploadFile, limit: int) -> tuple[bytes, str]:
 
 
 class TooLarge(ExonicheError):
+    """An upload larger than the server's limit (HTTP 413)."""
+
     def __init__(self, limit: int):
         super().__init__(f"upload is larger than the limit of {limit / 2**20:g} MB (--max-upload-mb)")
 
@@ -94,7 +97,7 @@ def _scenario(text: str, filename: str):
     return loads_scenario(text, filename, default_name=Path(filename).stem)
 
 
-def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_upload_mb: float = 50,
+def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_upload_mb: float = 50,  # noqa: C901  route closures share the app state; the count sums them
                workers: int = 1, queue_size: int = 4) -> FastAPI:
     """Build the app. ``runs_dir`` holds the run folders; ``token`` (if given) is required on every request."""
     from exoniche.biomarkers import analyses
@@ -104,7 +107,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
     limit = int(max_upload_mb * 2**20)
     queue = RunQueue(runs_dir, workers=workers, queue_size=queue_size)
     @asynccontextmanager
-    async def lifespan(app: FastAPI):
+    async def lifespan(_app: FastAPI):
         yield
         queue.shutdown()
 
@@ -115,7 +118,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
     app.add_middleware(SecurityMiddleware, token=token, max_body=limit + 64 * 1024)
 
     @app.exception_handler(ExonicheError)
-    async def _exonerr(request: Request, exc: ExonicheError):
+    async def _exonerr(_request: Request, exc: ExonicheError):
         if isinstance(exc, runs_mod.NotFound):
             return error(str(exc), 404)
         if isinstance(exc, BadRequest) or (isinstance(exc, DataError) and str(exc).startswith("run id ")):
@@ -127,12 +130,12 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
         return error(str(exc), 422)
 
     @app.exception_handler(RequestValidationError)
-    async def _badform(request: Request, exc: RequestValidationError):
+    async def _badform(_request: Request, exc: RequestValidationError):
         msgs = [f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
         return error("; ".join(msgs), 422)
 
     @app.exception_handler(Exception)
-    async def _internal(request: Request, exc: Exception):
+    async def _internal(_request: Request, exc: Exception):
         return error(f"internal error ({type(exc).__name__}); see the server log", 500)
 
     # ------------------------------------------------------------------ pages and assets
@@ -156,7 +159,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
 
     @app.get("/api/schema")
     def schema() -> dict:
-        """What the scenario builder offers: presets, physiologies, interventions and their fields."""
+        """Return what the scenario builder offers: presets, physiologies, interventions and their fields."""
         from exoniche.web.schema import scenario_schema
 
         return scenario_schema()
@@ -273,7 +276,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
 
     @app.get("/api/cohorts/{run_id}/values")
     def cohort_values(run_id: str, column: str, by: str | None = None):
-        """A marker's values (split by a two-level column), for the distribution plots."""
+        """Return a marker's values (split by a two-level column), for the distribution plots."""
         from exoniche.biomarkers.data import require_columns
 
         df, file = runs_mod.cohort_table(_cohort(run_id))
@@ -305,7 +308,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
                      id: str | None = Form(None), partial: str | None = Form(None),
                      partial_focus: str = Form("specificity"), partial_correct: bool = Form(False),
                      sheet: str | None = Form(None)):
-        """Same JSON as ``exoniche biomarkers roc FILE ... --json``."""
+        """Return the same JSON as ``exoniche biomarkers roc FILE ... --json``."""
         data, name = await _read_upload(file, limit)
         bounds = analyses.parse_partial(partial)
         doc, _ = analyses.roc_analysis(_table(data, name, sheet), name, outcome, analyses.marker_list(marker),
@@ -318,7 +321,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
     async def bm_roc_curves(file: UploadFile = File(...), outcome: str = Form(...), marker: list[str] = Form(...),
                             positive: str | None = Form(None), direction: str = Form("auto"),
                             missing: str = Form("error"), id: str | None = Form(None), sheet: str | None = Form(None)):
-        """The ROC curves (false- and true-positive rates per threshold) for plotting."""
+        """Return the ROC curves (false- and true-positive rates per threshold) for plotting."""
         data, name = await _read_upload(file, limit)
         _, rocs = analyses.roc_analysis(_table(data, name, sheet), name, outcome, analyses.marker_list(marker),
                                         positive, direction=direction, missing=missing, id_col=id)
@@ -326,7 +329,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
 
     @app.post("/api/biomarkers/columns")
     async def bm_columns(file: UploadFile = File(...), sheet: str | None = Form(None)):
-        """The uploaded table's columns (numeric ones, two-level ones and their levels) for the pickers."""
+        """Return the uploaded table's columns (numeric ones, two-level ones and their levels) for the pickers."""
         data, name = await _read_upload(file, limit)
         return doc_response({"source": name, **runs_mod.column_kinds(_table(data, name, sheet))})
 
@@ -335,7 +338,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
                           positive: str | None = Form(None), method: list[str] = Form(["youden"]),
                           threshold: float | None = Form(None), direction: str = Form("auto"),
                           missing: str = Form("error"), id: str | None = Form(None), sheet: str | None = Form(None)):
-        """Same JSON as ``exoniche biomarkers cutpoint FILE ... --json``."""
+        """Return the same JSON as ``exoniche biomarkers cutpoint FILE ... --json``."""
         data, name = await _read_upload(file, limit)
         doc, _ = analyses.cutpoint_analysis(_table(data, name, sheet), name, outcome, analyses.marker_list(marker),
                                             positive, methods=method, threshold=threshold, direction=direction,
@@ -348,7 +351,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
                        folds: int = Form(5), repeats: int = Form(5), seed: int = Form(0),
                        id: str | None = Form(None), top: int = Form(20), missing: str = Form("error"),
                        sheet: str | None = Form(None)):
-        """Same JSON as ``exoniche biomarkers panel FILE ... --json``."""
+        """Return the same JSON as ``exoniche biomarkers panel FILE ... --json``."""
         data, name = await _read_upload(file, limit)
         res = analyses.panel_analysis(_table(data, name, sheet), name, outcome, analyses.marker_list(marker),
                                       positive, max_size=max_size, method=method, folds=folds, repeats=repeats,
@@ -359,7 +362,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
     async def bm_survival(file: UploadFile = File(...), time: str = Form(...), event: str = Form(...),
                           covariate: list[str] | None = Form(None), group: str | None = Form(None),
                           at: str | None = Form(None), ties: str = Form("efron"), missing: str = Form("error")):
-        """Same JSON as ``exoniche biomarkers survival FILE ... --json``."""
+        """Return the same JSON as ``exoniche biomarkers survival FILE ... --json``."""
         from exoniche.biomarkers.survival import analyze_survival
 
         data, name = await _read_upload(file, limit)
@@ -380,7 +383,7 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
     async def bm_monitor(file: UploadFile = File(...), patient: str = Form(...),
                          analytical_cv: list[str] | None = Form(None), within_cv: list[str] | None = Form(None),
                          marker: list[str] | None = Form(None), time_unit: str = Form("days")):
-        """Same JSON as ``exoniche biomarkers monitor FILE --patient P ... --json``."""
+        """Return the same JSON as ``exoniche biomarkers monitor FILE --patient P ... --json``."""
         res = await _monitor(file, patient, analytical_cv, within_cv, marker, time_unit)
         return doc_response(res.to_dict())
 
@@ -388,11 +391,13 @@ def create_app(runs_dir: str | Path = "runs", token: str | None = None, max_uplo
     async def bm_monitor_report(file: UploadFile = File(...), patient: str = Form(...),
                                 analytical_cv: list[str] | None = Form(None), within_cv: list[str] | None = Form(None),
                                 marker: list[str] | None = Form(None), time_unit: str = Form("days")):
-        """The printable one-page patient report (``exoniche biomarkers monitor --out``), as HTML."""
+        """Return the printable one-page patient report (``exoniche biomarkers monitor --out``), as HTML."""
         res = await _monitor(file, patient, analytical_cv, within_cv, marker, time_unit)
         tmp = Path(tempfile.mkdtemp(prefix="exoniche-report-"))
         try:
-            written = res.write_report(tmp)
+            from exoniche.io.monitor_report import write_monitor_report
+
+            written = write_monitor_report(res, tmp)
             page = next(p for p in written.values() if str(p).endswith(".html"))
             return HTMLResponse(Path(page).read_text(encoding="utf-8"))
         finally:

@@ -29,6 +29,8 @@ class QueueFull(ExonicheError):
 
 @dataclass
 class Job:
+    """One queued or running scenario run of the web app."""
+
     id: str
     name: str
     status: str = "queued"  # queued -> running -> done | failed
@@ -39,6 +41,7 @@ class Job:
     created: float = field(default_factory=time.time)
 
     def state(self) -> dict:
+        """Return the job's state for the API: id, status, progress and error."""
         return {"id": self.id, "name": self.name, "status": self.status,
                 "progress": {"done": self.done, "total": self.total}, "error": self.error}
 
@@ -61,9 +64,11 @@ class RunQueue:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="exoniche-run")
 
     def active(self) -> int:
+        """Return the number of jobs queued or running."""
         return sum(1 for j in self.jobs.values() if j.status in ("queued", "running"))
 
     def submit(self, scenario, toml_text: str, filename: str = "scenario.toml") -> Job:
+        """Queue a run of ``scenario``; a full queue is a :class:`QueueFull` error (HTTP 429)."""
         with self._lock:
             if self.active() >= self.workers + self.queue_size:
                 raise QueueFull(f"{self.workers} run(s) busy and {self.queue_size} waiting; try again later")
@@ -73,7 +78,7 @@ class RunQueue:
         return job
 
     def _run(self, job: Job, scenario, toml_text: str, filename: str) -> None:
-        from exoniche.experiments.compare import compare_scenarios
+        from exoniche.experiments import compare_scenarios
         from exoniche.io.compare_report import run_document, write_comparison
 
         job.status = "running"
@@ -97,4 +102,5 @@ class RunQueue:
             shutil.rmtree(tmp, ignore_errors=True)
 
     def shutdown(self) -> None:
+        """Stop accepting jobs and wait for the running ones."""
         self._pool.shutdown(wait=False, cancel_futures=True)

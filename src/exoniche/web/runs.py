@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from exoniche.errors import DataError
+from exoniche.errors import DataError, unknown
 
 FOLDER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 FIGURES = ("trajectories.png", "metastasis.png", "metastasis_free.png", "uptake.png")
@@ -23,7 +23,7 @@ class NotFound(DataError):
 
 
 def folder(runs_dir: Path, run_id: str) -> Path:
-    """The run folder ``runs_dir/run_id``; DataError (400) for an unsafe id, NotFound (404) for a missing one."""
+    """Return the run folder ``runs_dir/run_id``; DataError (400) for an unsafe id, NotFound (404) for a missing one."""
     if not FOLDER_NAME.match(run_id) or ".." in run_id:
         raise DataError(f"run id {run_id!r}: allowed are letters, digits, '_', '-' and '.' (a folder name)")
     root = runs_dir.resolve()
@@ -36,6 +36,7 @@ def folder(runs_dir: Path, run_id: str) -> Path:
 
 
 def kind(path: Path) -> str | None:
+    """Return ``"run"``, ``"cohort"`` or None for the run folder ``path``."""
     if (path / "summary.json").is_file():
         return "run"
     if (path / "catalogue.duckdb").is_file():
@@ -44,7 +45,7 @@ def kind(path: Path) -> str | None:
 
 
 def run_document(path: Path) -> dict:
-    """What ``exoniche run --json`` printed for a finished run folder (read back from its files)."""
+    """Return what ``exoniche run --json`` printed for a finished run folder (read back from its files)."""
     summary = json.loads((path / "summary.json").read_text(encoding="utf-8"))
     for arm in summary.get("arms", []):
         arm.pop("first_detectable_any", None)
@@ -55,7 +56,7 @@ def run_document(path: Path) -> dict:
 
 
 def cohort_manifest(path: Path) -> dict:
-    """The ``runs`` table of a cohort's DuckDB catalogue (key -> value) and its patient count."""
+    """Return the ``runs`` table of a cohort's DuckDB catalogue (key -> value) and its patient count."""
     import duckdb
 
     con = duckdb.connect(str(path / "catalogue.duckdb"), read_only=True)
@@ -103,8 +104,8 @@ def trajectories(path: Path, variables: list[str]) -> dict:
     df = pd.read_parquet(path / "trajectories.parquet")
     missing = [v for v in variables if v not in df.columns]
     if missing:
-        raise DataError(f"var: unknown variable {missing[0]!r}; allowed: "
-                        f"{', '.join(c for c in df.columns if c not in ('arm', 'time'))}")
+        raise unknown("var", missing[0], [c for c in df.columns if c not in ("arm", "time")], DataError,
+                      what="variable")
     out = {}
     for v in variables:
         out[v] = {arm: {"time": g["time"].tolist(), "value": g[v].tolist()} for arm, g in df.groupby("arm", sort=False)}
@@ -112,7 +113,7 @@ def trajectories(path: Path, variables: list[str]) -> dict:
 
 
 def cohort_table(path: Path) -> tuple[pd.DataFrame, Path]:
-    """The cohort's one-row-per-patient outcomes table (what ``exoniche biomarkers roc`` reads)."""
+    """Return the cohort's one-row-per-patient outcomes table (what ``exoniche biomarkers roc`` reads)."""
     file = path / "observe" / "outcomes.parquet"
     if not file.is_file():
         raise NotFound(f"cohort {path.name!r}: no observe/outcomes.parquet yet (is the run finished?)")

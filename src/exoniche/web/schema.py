@@ -8,6 +8,7 @@ from __future__ import annotations
 
 
 def scenario_schema() -> dict:
+    """Return what the scenario builder needs: presets, physiologies, routes, interventions and limits."""
     from exoniche import biology
     from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
     from exoniche.biology.parameters import PHYSIOLOGIES

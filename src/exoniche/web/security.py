@@ -24,6 +24,8 @@ async def _send_error(send, status: int, message: str, headers: list | None = No
 
 
 class SecurityMiddleware:
+    """ASGI middleware: token check, body-size limit and security headers for every request."""
+
     def __init__(self, app, token: str | None = None, max_body: int = 50 * 2**20):
         self.app = app
         self.token = token
@@ -45,6 +47,7 @@ class SecurityMiddleware:
         return None, False
 
     async def __call__(self, scope, receive, send):
+        """Check the request, then pass it to the wrapped app."""
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
         set_cookie = False

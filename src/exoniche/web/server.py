@@ -11,6 +11,7 @@ LOOPBACK_NAMES = ("localhost",)
 
 
 def is_loopback(host: str) -> bool:
+    """Return True for a loopback host name or address."""
     if host in LOOPBACK_NAMES:
         return True
     try:
@@ -37,6 +38,7 @@ def check_settings(host: str, port: int, token: str | None, max_upload_mb: float
 
 def serve(host: str = "127.0.0.1", port: int = 8765, runs: str | Path = "runs", token: str | None = None,
           max_upload_mb: float = 50, workers: int = 1, queue_size: int = 4) -> None:
+    """Serve the web app with uvicorn; a non-loopback ``host`` needs a ``token``."""
     import uvicorn
 
     from exoniche.web.app import create_app

@@ -21,6 +21,7 @@ __all__ = ["STUDIES", "StudyResult", "design", "run_study"]
 
 @lru_cache(maxsize=1)
 def design() -> dict:
+    """Return the studies' design values (``data/studies.yaml``), each with its provenance."""
     text = files("exoniche.experiments").joinpath("data/studies.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 

@@ -47,5 +47,6 @@ def niche_score(ds, organ: str, day: float | None = None) -> float:
 
 
 def records(df) -> list[dict]:
+    """Return the rows of ``df`` as JSON records, non-finite numbers as None."""
     return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in r.items()}
             for r in df.to_dict(orient="records")]

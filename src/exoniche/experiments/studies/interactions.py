@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from exoniche import biology
-from exoniche.experiments.compare import compare
+from exoniche.experiments._compare import compare
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
 from exoniche.experiments.studies.common import INDICES, StudyResult, niche_score
@@ -47,10 +47,13 @@ BASE = dict(physiology="mouse", allow_xenograft=True, tumour="4175-LuT", tumour_
 
 
 def cargo_model(base: dict):
-    """(model, parameters per component): ``model(levels)`` runs the base experiment on the compiled per-patient
-    engine, one column per row of ``levels`` (samples x components, each 0..1 of the line's level), with the
-    tumour cargo parameters of each component (``cargo_tum_<key>``) scaled by it; returns samples x outcomes
-    (``SOBOL_OUTCOMES`` on the last day)."""
+    """Return (model, parameters per component) for Sobol sampling of the cargo components.
+
+    ``model(levels)`` runs the base experiment on the compiled per-patient engine, one column per row of
+    ``levels`` (samples x components, each 0..1 of the line's level), with the tumour cargo parameters of each
+    component (``cargo_tum_<key>``) scaled by it; it returns samples x outcomes (``SOBOL_OUTCOMES`` on the last
+    day).
+    """
     from exoniche.engines import numba_bdf
 
     problem = Experiment(**base).problem()
@@ -88,7 +91,7 @@ def sobol_indices(base: dict, n: int = SOBOL_N, seed: int = SOBOL_SEED) -> dict:
 
 
 def run(workers=None, progress=None) -> StudyResult:
-    """The 2^4 knockout design; the figure's bars are the table's log2-fold columns."""
+    """Return the 2^4 knockout design; the figure's bars are the table's log2-fold columns."""
     base = BASE
     design = list(itertools.product((0, 1), repeat=len(FACTORS)))
     arms = {}

@@ -1,4 +1,4 @@
-"""Open question 3: after surgical removal of the primary, does the exosome effect on the niche end?
+"""Open question 3: whether the exosome effect on the niche ends after surgical removal of the primary.
 
 Mice bear a lung-tropic 4175-LuT tumour (2 mg at day 0, 120 days). Arms: no surgery; complete
 resection on day 7, 14, 21, 28 or 42; and resection on day 21 leaving 5 % of the tumour. Read-outs:
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
-from exoniche.experiments.compare import compare
+from exoniche.experiments._compare import compare
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
 from exoniche.experiments.studies.common import StudyResult, niche_score

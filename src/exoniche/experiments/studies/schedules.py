@@ -1,4 +1,4 @@
-"""Open question 5: from theory to the clinic — which intervention, when?
+"""Open question 5: from theory to the clinic, which intervention and when.
 
 A small virtual trial: 40 mice with lung-tropic 4175-LuT tumours (2 mg at day 0) that differ in
 exosome secretion, intrinsic colonisation potential and tumour growth (log-normal, CV 50 %); each animal
@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exoniche.experiments.compare import Z95, km_curve, km_median, run_parallel, wilson
+from exoniche.experiments._compare import Z95, km_curve, km_median, run_parallel, wilson
+from exoniche.experiments._simulate import simulate
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment
-from exoniche.experiments.simulate import simulate
 from exoniche.experiments.studies.common import StudyResult
 
 QUESTION = ("How can the exosome / pre-metastatic niche biology be applied to treatment: which intervention, "
@@ -71,7 +71,7 @@ def _one(task):
 
 
 def run(workers=None, progress=None) -> StudyResult:
-    """The crossover trial; the figure needs each schedule's Kaplan–Meier curve."""
+    """Return the crossover trial; the figure needs each schedule's Kaplan–Meier curve."""
     tasks = [(s, i) for s in SCHEDULES for i in range(N_ANIMALS)]
     res = run_parallel(_one, tasks, workers, progress)
     first = {s: np.full(N_ANIMALS, np.nan) for s in SCHEDULES}

@@ -15,7 +15,7 @@ import pandas as pd
 from exoniche import biology
 from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
 from exoniche.engines import compile_mechanism
-from exoniche.experiments.compare import compare
+from exoniche.experiments._compare import compare
 from exoniche.experiments.setup import Experiment, Injection
 from exoniche.experiments.studies import design
 from exoniche.experiments.studies.common import StudyResult, niche_score
@@ -48,7 +48,7 @@ def _host_injection(kind: str, exp_params) -> Injection:
 
 
 def run(workers=None, progress=None) -> StudyResult:
-    """The 2 x 2 design per host source; the figure's bars are the table's effect columns."""
+    """Return the 2 x 2 design per host source; the figure's bars are the table's effect columns."""
     # the first-wave designs keep an immune-competent host for the human line, asked for explicitly (a
     # stand-in for a humanised mouse: PD-L1 and T cells take part in these questions)
     base = dict(physiology="mouse", allow_xenograft=True, tumour="4175-LuT", tumour_initial_g=0.05, duration_days=DAYS)

@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import xarray as xr
 
+from exoniche._ci import z_two_sided
 from exoniche.biology.mechanism import CELLS, NICHE_INDICES, ORGAN_NAMES, ORGANS
+from exoniche.experiments._simulate import simulate
 from exoniche.experiments.readouts import at, biodistribution
 from exoniche.experiments.setup import Experiment
-from exoniche.experiments.simulate import simulate
 
-Z95 = 1.959963984540054
+Z95 = z_two_sided(0.95)
 
 
 def wilson(k: int, n: int, z: float = Z95) -> tuple[float, float]:
@@ -242,3 +243,26 @@ def compare_scenarios(scenarios, workers: int | None = None, progress=None) -> C
     return compare(arms, first.replicates, first.seed, name=name, organs=first.readouts.organs,
                    days=first.readouts.days, descriptions=desc, workers=workers, progress=progress,
                    sources=[s.source for s in scenarios])
+
+
+def run(scenario, *, workers: int | None = None, progress=None) -> Comparison:
+    """Run every arm of one scenario: what ``exoniche run FILE`` computes, without writing files.
+
+    Parameters
+    ----------
+    scenario : Scenario or str or Path
+        A loaded :class:`~exoniche.experiments.Scenario` or the path of its TOML file.
+    workers : int, optional
+        Worker processes (default: one per arm, at most the number of cores).
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each arm.
+
+    Returns
+    -------
+    Comparison
+        One :class:`ArmResult` per arm, in the file's order.
+    """
+    from exoniche.experiments.scenario import Scenario, load_scenario
+
+    sc = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    return compare_scenarios([sc], workers=workers, progress=progress)

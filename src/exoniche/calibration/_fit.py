@@ -26,7 +26,7 @@ _WORKER: dict = {}
 
 
 def latin_hypercube(n: int, lower: np.ndarray, upper: np.ndarray, seed: int) -> np.ndarray:
-    """n points (rows) of a seeded Latin hypercube inside [lower, upper]."""
+    """N points (rows) of a seeded Latin hypercube inside [lower, upper]."""
     from scipy.stats import qmc
 
     u = qmc.LatinHypercube(d=len(lower), seed=np.random.default_rng(seed)).random(n)

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import chi2
 
-from exoniche.calibration.fit import optimise_start
+from exoniche.calibration._fit import optimise_start
 from exoniche.calibration.petab_problem import PetabProblem, load, unscale
 from exoniche.errors import DataError
 

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.errors import DataError
+from exoniche._ci import z_two_sided
+from exoniche.errors import DataError, unknown
 
 DIRECTIONS = ("auto", "<", ">")
 BEST_METHODS = ("youden", "closest_topleft")
@@ -81,12 +82,8 @@ def _tie_groups(cases: np.ndarray, controls: np.ndarray):
 
 
 def auto_direction(cases: np.ndarray, controls: np.ndarray) -> str:
-    """pROC's rule: '<' when median(controls) <= median(cases), else '>'."""
+    """PROC's rule: '<' when median(controls) <= median(cases), else '>'."""
     return "<" if np.median(controls) <= np.median(cases) else ">"
-
-
-def _z(conf_level: float) -> float:
-    return float(stats.norm.ppf(0.5 + conf_level / 2))
 
 
 # --------------------------------------------------------------------------------------------- ROC
@@ -128,7 +125,7 @@ class ROC:
         self.v01 = ((case_above + 0.5 * n_case) / m)[g_ctrl]
         self.auc = float(np.mean(self.v10))
         self.var = float(delong_cov(self.v10, self.v01)[0, 0])
-        half = _z(self.conf_level) * np.sqrt(self.var)
+        half = z_two_sided(self.conf_level) * np.sqrt(self.var)
         self.ci = (
             (max(0.0, self.auc - float(half)), min(1.0, self.auc + float(half)))
             if np.isfinite(half)
@@ -146,7 +143,7 @@ class ROC:
     # ------------------------------------------------------------------ curve
     @cached_property
     def _curve(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """pROC's curve: thresholds -Inf, midpoints between distinct values, Inf (reversed for '>')."""
+        """PROC's curve: thresholds -Inf, midpoints between distinct values, Inf (reversed for '>')."""
         values, n_case, n_ctrl = self._groups
         thresholds = np.concatenate([[-np.inf], (values[:-1] + values[1:]) / 2, [np.inf]])
         # at the threshold just below values[i]: cases >= values[i] are called positive
@@ -168,7 +165,7 @@ class ROC:
         return self._curve[2]
 
     def to_frame(self) -> pd.DataFrame:
-        """The curve as a table: threshold, sensitivity, specificity, youden (se + sp - 1), counts."""
+        """Return the curve as a table: threshold, sensitivity, specificity, youden (se + sp - 1), counts."""
         thr, se, sp = self._curve
         return pd.DataFrame(
             {
@@ -200,7 +197,7 @@ class ROC:
         if method == "topleft":
             method = "closest_topleft"
         if method not in BEST_METHODS:
-            raise DataError(f"best: unknown method {best!r}; allowed: {', '.join(BEST_METHODS)}")
+            raise unknown("best", best, BEST_METHODS, DataError, what="method")
         thr, se, sp = self._curve
         youden = se + sp
         topleft = (1 - se) ** 2 + (1 - sp) ** 2
@@ -226,7 +223,7 @@ class ROC:
         curve lies below the diagonal in that range (pROC warns and returns NA).
         """
         if focus not in ("specificity", "sensitivity"):
-            raise DataError(f"focus: unknown value {focus!r}; allowed: sensitivity, specificity")
+            raise unknown("focus", focus, ("sensitivity", "specificity"), DataError)
         hi, lo = max(bounds), min(bounds)
         if not (0.0 <= lo < hi <= 1.0):
             raise DataError(f"partial AUC bounds must lie in [0, 1] and differ, got {bounds}")
@@ -271,7 +268,7 @@ class ROC:
 
     # ------------------------------------------------------------------ output
     def summary(self) -> dict:
-        """The JSON record of ``biomarkers roc``: marker, auc, ci_low, ci_high, n_cases, n_controls, direction."""
+        """Return the JSON record of ``biomarkers roc``: marker, auc, CI, n_cases, n_controls, direction."""
         return {
             "marker": self.name,
             "auc": self.auc,
@@ -315,7 +312,7 @@ def roc(
     0.75
     """
     if direction not in DIRECTIONS:
-        raise DataError(f"direction: unknown value {direction!r}; allowed: {', '.join(DIRECTIONS)}")
+        raise unknown("direction", direction, DIRECTIONS, DataError)
     if name is None:
         name = str(getattr(score, "name", None) or "marker")
     y_arr = np.asarray(y)
@@ -381,7 +378,7 @@ def _same_subjects(r1: ROC, r2: ROC) -> bool:
 
 
 def _p_value(stat: float, alternative: str, df: float | None = None) -> float:
-    """pROC's p-value: two-sided, 'greater' (AUC1 > AUC2) or 'less', normal or Student's t."""
+    """PROC's p-value: two-sided, 'greater' (AUC1 > AUC2) or 'less', normal or Student's t."""
     dist = stats.norm if df is None else stats.t(df)
     if alternative == "two.sided":
         return float(2 * dist.sf(abs(stat)))
@@ -403,7 +400,7 @@ def roc_test(
     ``alternative``: ``"two.sided"``, ``"greater"`` (H1: AUC1 > AUC2) or ``"less"``, as pROC.
     """
     if alternative not in ALTERNATIVES:
-        raise DataError(f"alternative: unknown value {alternative!r}; allowed: {', '.join(ALTERNATIVES)}")
+        raise unknown("alternative", alternative, ALTERNATIVES, DataError)
     if paired is None:
         paired = _same_subjects(r1, r2)
     if paired and not _same_subjects(r1, r2):
@@ -414,7 +411,7 @@ def roc_test(
     if r1.direction != r2.direction:
         warnings.append("DeLong's test should not be applied to ROC curves with a different direction.")
     diff = r1.auc - r2.auc
-    z_crit = _z(conf_level)
+    z_crit = z_two_sided(conf_level)
     if paired:
         cov = delong_cov(np.vstack([r1.v10, r2.v10]), np.vstack([r1.v01, r2.v01]))
         var = cov[0, 0] + cov[1, 1] - 2 * cov[0, 1]

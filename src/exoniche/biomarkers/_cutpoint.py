@@ -1,6 +1,6 @@
 """Cut-points of one marker with STARD-style accuracy tables.
 
-A cut-point is chosen on a :class:`~exoniche.biomarkers.roc.ROC` curve by Youden's index, by the point closest
+A cut-point is chosen on a :class:`~exoniche.biomarkers.ROC` curve by Youden's index, by the point closest
 to (0, 1), or as the most specific threshold with sensitivity >= x (or the most sensitive with
 specificity >= x). Sensitivity, specificity, PPV and NPV come with exact Clopper-Pearson intervals; likelihood
 ratios with the log-method intervals of Simel et al. (1991). A threshold chosen on the same data it is
@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from exoniche.biomarkers.roc import ROC
+from exoniche._ci import z_two_sided
+from exoniche.biomarkers._roc import ROC
 from exoniche.errors import DataError
 
 METHODS = ("youden", "closest_topleft", "se>=", "sp>=", "threshold")
@@ -79,7 +80,7 @@ class Cutpoint:
     def measures(self) -> pd.DataFrame:
         """Se, Sp, PPV, NPV (exact CIs), accuracy, Youden J, LR+ and LR- (log-method CIs)."""
         tp, fp, fn, tn, level = self.tp, self.fp, self.fn, self.tn, self.conf_level
-        z = float(stats.norm.ppf(0.5 + level / 2))
+        z = z_two_sided(level)
         rows = []
         for name, k, n in (
             ("sensitivity", tp, tp + fn),

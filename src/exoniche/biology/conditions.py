@@ -29,6 +29,7 @@ IMMUNE_STATUS = {"immunocompetent": 1.0, "immunodeficient": 0.0}
 
 
 def cargo_parameters(population: str, cargo: Mapping[str, float], source: str) -> list[Parameter]:
+    """Return one ``cargo_<population>_<component>`` parameter per model cargo component (absent = 0)."""
     return [
         Parameter(f"cargo_{population}_{k}", float(cargo.get(k, 0.0)), "dimensionless", "scenario", source)
         for k in MODEL_CARGO
@@ -49,7 +50,7 @@ def scenario_parameters(
     challenge_route: str | None = None,
     challenge_line: TumourPreset | None = None,
 ) -> ParameterSet:
-    """Base parameters for the host plus the scenario's own (tumour preset, cargo, host status)."""
+    """Return the base parameters for the host plus the scenario's own (tumour preset, cargo, host status)."""
     base = base_parameters(physiology)
     tname = tumour.name if tumour else "no tumour"
     route = tumour.drainage if tumour else "venous"
