@@ -51,6 +51,8 @@ HALLMARKS = (
 
 @dataclass(frozen=True)
 class Species:
+    """A state variable: amount or fold index in one compartment, with its initial-value formula."""
+
     name: str
     unit: str
     compartment: str
@@ -61,6 +63,8 @@ class Species:
 
 @dataclass(frozen=True)
 class Expression:
+    """A named formula over species, parameters and earlier expressions (evaluated in declaration order)."""
+
     name: str
     formula: str
     unit: str
@@ -69,6 +73,8 @@ class Expression:
 
 @dataclass(frozen=True)
 class Process:
+    """A rate law with its stoichiometry, the hallmark it belongs to and the claims (and papers) it encodes."""
+
     name: str
     rate: str
     stoich: dict
@@ -78,6 +84,7 @@ class Process:
     refs: tuple[str, ...] = ()  # primary papers beyond the review
 
     def reaction(self) -> str:
+        """Return the process as ``reactants -> products``."""
         lhs = " + ".join(s for s, v in self.stoich.items() if v < 0) or "∅"
         rhs = " + ".join(s for s, v in self.stoich.items() if v > 0) or "∅"
         return f"{lhs} -> {rhs}"
@@ -85,27 +92,35 @@ class Process:
 
 @dataclass
 class Mechanism:
+    """The whole declaration: species, named expressions and processes, in order."""
+
     species: list[Species] = field(default_factory=list)
     expressions: list[Expression] = field(default_factory=list)
     processes: list[Process] = field(default_factory=list)
 
     def species_names(self) -> list[str]:
+        """Return the species names in state-vector order."""
         return [s.name for s in self.species]
 
     def index(self) -> dict[str, int]:
+        """Map each species name to its position in the state vector."""
         return {s.name: i for i, s in enumerate(self.species)}
 
     def claim_citations(self) -> dict[str, list[str]]:
+        """Map each process to the claim ids it cites."""
         return {p.name: list(p.claims) for p in self.processes}
 
     # -- builders -------------------------------------------------------------------------------
     def sp(self, name, unit, compartment, description, initial="0", scale=1.0):
+        """Declare a species."""
         self.species.append(Species(name, unit, compartment, description, initial, scale))
 
     def ex(self, name, formula, unit, description):
+        """Declare a named expression."""
         self.expressions.append(Expression(name, formula, unit, description))
 
     def pr(self, name, rate, stoich, hallmark, claims, description, refs=()):
+        """Declare a process (its hallmark must be one of :data:`HALLMARKS`)."""
         assert hallmark in HALLMARKS, hallmark
         self.processes.append(Process(name, rate, dict(stoich), hallmark, tuple(claims), description, tuple(refs)))
 

@@ -49,6 +49,8 @@ STREAM_METASTASIS = 1002
 
 @dataclass(frozen=True)
 class Variation:
+    """How one parameter varies between patients (distribution, spread, bounds)."""
+
     parameter: str
     distribution: str
     cv: float = 0.0
@@ -59,6 +61,8 @@ class Variation:
 
 @dataclass(frozen=True)
 class Cohort:
+    """A virtual cohort as parsed from its TOML: size, seed, variations, tumour and site mixes, observation."""
+
     size: int
     seed: int
     parameters: tuple[Variation, ...] = ()
@@ -68,6 +72,7 @@ class Cohort:
     observe: dict = field(default_factory=dict)
 
     def with_size(self, size: int) -> Cohort:
+        """Return the same cohort with another number of patients."""
         _check_size(size, "--patients")
         return Cohort(size, self.seed, self.parameters, self.tumours, self.primary_sites, self.correlations,
                       self.observe)

@@ -34,7 +34,7 @@ REFERENCE_HUMAN = dict(physiology="human", tumour="4175-LuT", tumour_initial_g=1
 
 
 def dataset(name: str) -> pd.DataFrame:
-    """A packaged calibration table (``quantity, value, low, high, unit, species, material, source``)."""
+    """Return a packaged calibration table (``quantity, value, low, high, unit, species, material, source``)."""
     if name not in DATASETS:
         raise ModelError(f"calibration dataset: unknown value {name!r}; allowed: {', '.join(DATASETS)}")
     path = files("exoniche.experiments").joinpath(f"data/calibration/{name}.csv")
@@ -43,6 +43,8 @@ def dataset(name: str) -> pd.DataFrame:
 
 @dataclass
 class CalibrationResult:
+    """A refit of one dataset's parameters beside the packaged values, with observed and simulated read-outs."""
+
     dataset: str
     parameters: dict[str, float]  # refit values
     packaged: dict[str, float]  # values in parameters.yaml
@@ -52,6 +54,7 @@ class CalibrationResult:
     n_evaluations: int
 
     def to_dict(self) -> dict:
+        """Return the result as JSON-ready data, with the relative change of each parameter."""
         rel = {k: abs(self.parameters[k] / self.packaged[k] - 1.0) for k in self.parameters}
         return {"dataset": self.dataset, "parameters": self.parameters, "packaged": self.packaged,
                 "relative_change": rel, "observed": self.observed, "simulated": self.simulated,

@@ -40,6 +40,8 @@ CALIBRATED_BY: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Check:
+    """One validation target's outcome: value, accepted range or rule, pass, kind and margin."""
+
     id: str
     description: str
     measured: float
@@ -52,6 +54,7 @@ class Check:
     kind: str = field(init=False)
 
     def __post_init__(self):
+        """Label the target a calibration when a parameter was fitted or set for it."""
         self.kind = "calibration" if self.id in CALIBRATED_BY else "prediction"
 
     @property
@@ -68,6 +71,7 @@ class Check:
         return float(min(m))
 
     def to_dict(self) -> dict:
+        """Return the outcome as JSON-ready data (with ``value``, ``accept`` and ``margin``)."""
         d = asdict(self)
         d["passed"] = bool(d["passed"])
         d.pop("low"), d.pop("high")
@@ -93,6 +97,7 @@ def _inject(source, changes=None, times=(0.0,), days=1.0, **kw):
 
 
 def v1() -> Check:
+    """Run target V1: Kupffer cells + BxPC-3-LiT vs ITGβ5-KD exosomes: S100A8/S100P fold."""
     wt = culture_s100("liver", biology.tumour_preset("BxPC-3-LiT").cargo, "BxPC-3-LiT")
     kd = culture_s100("liver", modify_cargo(biology.tumour_preset("BxPC-3-LiT").cargo, {"ITGβ5": KD}, "kd"), "KD")
     ratio = wt / kd
@@ -101,6 +106,7 @@ def v1() -> Check:
 
 
 def v2() -> Check:
+    """Run target V2: WI-38 fibroblasts + 4175-LuT vs ITGβ4-KD exosomes: S100A4/A6/A10/A11/A13/A16 fold."""
     wt = culture_s100("lung", biology.tumour_preset("4175-LuT").cargo, "4175-LuT")
     kd = culture_s100("lung", modify_cargo(biology.tumour_preset("4175-LuT").cargo, {"ITGβ4": KD}, "kd"), "KD")
     ratio = wt / kd
@@ -116,12 +122,14 @@ def _uptake_ratio(source, component, organ):
 
 
 def v3() -> Check:
+    """Run target V3: 4175-LuT vs ITGβ4-KD exosomes injected: lung uptake at 24 h."""
     wt, kd = _uptake_ratio("4175-LuT", "ITGβ4", "lung")
     return Check("V3", "4175-LuT vs ITGβ4-KD exosomes injected: lung uptake at 24 h", wt / kd, "> 3-fold lower [25]",
                  "ratio > 3", wt / kd > 3, {"lung_pct_dose_wt": wt, "lung_pct_dose_kd": kd}, low=3.0)
 
 
 def v4() -> Check:
+    """Run target V4: BxPC-3-LiT vs ITGβ5-KD exosomes injected: liver uptake at 24 h."""
     wt, kd = _uptake_ratio("BxPC-3-LiT", "ITGβ5", "liver")
     r = wt / kd
     return Check("V4", "BxPC-3-LiT vs ITGβ5-KD exosomes injected: liver uptake at 24 h", r, "about 7-fold lower [25]",
@@ -130,6 +138,7 @@ def v4() -> Check:
 
 
 def v5() -> Check:
+    """Run target V5: 1833-BoT exosomes with ITGβ4 overexpressed (10x): lung uptake."""
     base = uptake_percent_dose(_inject("1833-BoT"), "lung", 1.0, _dose_gp())
     oe = uptake_percent_dose(_inject("1833-BoT", {"ITGβ4": 10.0}), "lung", 1.0, _dose_gp())
     return Check("V5", "1833-BoT exosomes with ITGβ4 overexpressed (10x): lung uptake", oe / base, "rises [25]",
@@ -138,6 +147,7 @@ def v5() -> Check:
 
 
 def v6() -> Check:
+    """Run target V6: lung-/liver-tropic exosomes: share taken up by S100A4+ fibroblasts / Kupffer cells."""
     lung = target_cell_share(_inject("4175-LuT"), "lung", 1.0)
     liver = target_cell_share(_inject("BxPC-3-LiT"), "liver", 1.0)
     return Check("V6", "lung-/liver-tropic exosomes: share taken up by S100A4+ fibroblasts / Kupffer cells",
@@ -146,6 +156,7 @@ def v6() -> Check:
 
 
 def v7() -> Check:
+    """Run target V7: exosomal PD-L1 present vs absent (PD-L1-KO B16-F10 + exosomes)."""
     # As in [38]: PD-L1-knockout tumours, with exosomes that carry PD-L1 or not, injected every 2 days.
     def arm(pdl1_factor):
         exp = Experiment(tumour="B16-F10", tumour_initial_g=0.01, tumour_cargo_changes={"PD-L1": 0.0},
@@ -168,6 +179,7 @@ def v7() -> Check:
 
 
 def v8() -> Check:
+    """Run target V8: exosomes of metastatic vs primary melanoma: plasma exosomal PD-L1."""
     def level(preset):
         exp = Experiment(physiology="human", tumour=preset, tumour_initial_g=5.0, duration_days=30.0)
         ds = run(exp.problem())
@@ -181,6 +193,7 @@ def v8() -> Check:
 
 
 def v9(n: int = 44, seed: int = 38) -> Check:
+    """Run target V9: the anti-PD-1 virtual trial of 44 patients and their pre-treatment exosomal PD-L1."""
     from exoniche.experiments.trial import anti_pd1_trial
 
     res = anti_pd1_trial(n, seed)
@@ -197,6 +210,7 @@ def v9(n: int = 44, seed: int = 38) -> Check:
 
 
 def v10() -> Check:
+    """Run target V10: B16-F10 vs non-metastatic-line exosomes: lung permeability at 24 h."""
     b16 = at(_inject("B16-F10"), "Perm_lung", 1.0)
     non = at(_inject("nonmetastatic"), "Perm_lung", 1.0)
     return Check("V10", "B16-F10 vs non-metastatic-line exosomes: lung permeability at 24 h", b16 / non,
@@ -205,6 +219,7 @@ def v10() -> Check:
 
 
 def v11() -> Check:
+    """Run target V11: 4175-LuT or 1833-BoT exosomes: pulmonary leakage at 24 h vs untreated (1.0)."""
     luT = at(_inject("4175-LuT"), "Perm_lung", 1.0)
     boT = at(_inject("1833-BoT"), "Perm_lung", 1.0)
     return Check("V11", "4175-LuT or 1833-BoT exosomes: pulmonary leakage at 24 h vs untreated (1.0)",
@@ -213,6 +228,7 @@ def v11() -> Check:
 
 
 def v12() -> Check:
+    """Run target V12: CRC tumours with miR-25-3p-rich vs miR-25-3p-free exosomes (28 days)."""
     def arm(factor):
         # human CRC cells grow in immunodeficient mice in [58]
         exp = Experiment(tumour="CRC-miR25", tumour_initial_g=0.05, tumour_cargo_changes={"miR-25-3p": factor},
@@ -228,6 +244,7 @@ def v12() -> Check:
 
 
 def v13() -> Check:
+    """Run target V13: pancreatic (BxPC-3-LiT) exosome education with vs without MIF, then portal challenge."""
     def arm(injection_changes):
         inj = None if injection_changes is None else Injection(
             "BxPC-3-LiT", times=tuple(range(0, 21, 2)), dose_ug=DOSE_UG, cargo_changes=injection_changes)
@@ -249,6 +266,7 @@ def v13() -> Check:
 
 
 def v14() -> Check:
+    """Run target V14: education with non-metastatic exosomes, then B16-F10-like IV challenge: lung metastases."""
     def arm(source):
         inj = None if source is None else Injection(source, times=tuple(range(0, 21, 2)), dose_ug=DOSE_UG)
         exp = Experiment(injection=inj, challenge=CellChallenge(21.0, 1e5, "venous"), duration_days=35.0)
@@ -262,6 +280,7 @@ def v14() -> Check:
 
 
 def v15() -> Check:
+    """Run target V15: hypoxic (90 % hypoxic fraction) vs normoxic B16-F10 tumour (day 5): lung angiogenesis."""
     def arm(h):
         # small tumours, read at day 5, before the lung's leak/angiogenesis responses saturate
         exp = Experiment(tumour="B16-F10", tumour_initial_g=0.01, hypoxia_extra=h, duration_days=5.0)
@@ -277,6 +296,7 @@ def v15() -> Check:
 
 
 def v16() -> Check:
+    """Run target V16: exosome release blocked (Rab27a knockdown, 10 % release) in 4175-LuT-bearing mice."""
     def arm(release):
         # 4175-LuT is a human line: immunodeficient mice, as in [25]
         exp = Experiment(tumour="4175-LuT", tumour_initial_g=0.05, release_factor=release,
@@ -306,7 +326,7 @@ def _plasma_with(changes, dose_ug: float = DOSE_UG, days: float = 1.0):
 
 
 def plasma_half_lives(ds) -> tuple[float, float]:
-    """Initial (alpha, min) and terminal (beta, h) half-lives of plasma injected exosomes.
+    """Return the initial (alpha, min) and terminal (beta, h) half-lives of plasma injected exosomes.
 
     As a two-phase fit reads them: alpha from the log-slope over the first 10 min, beta from the
     log-slope between 6 h and 24 h.
@@ -322,6 +342,7 @@ def plasma_half_lives(ds) -> tuple[float, float]:
 
 
 def v17() -> Check:
+    """Run target V17: IV B16-F10 exosomes in mice: two-phase plasma kinetics."""
     alpha, beta = plasma_half_lives(_plasma())
     ok = 3 <= alpha <= 20 and 1 <= beta <= 15
     margin_alpha = min(alpha / 3 - 1, 1 - alpha / 20)
@@ -334,6 +355,7 @@ def v17() -> Check:
 
 
 def v18() -> Check:
+    """Run target V18: clodronate-liposome macrophage depletion: plasma AUC (0-24 h) of IV exosomes."""
     ctrl, dep = _plasma(), _plasma(depletion=1.0)
     t = ctrl["time"].values
     auc_c, auc_d = (float(np.trapezoid(d["E_inj"].values, t)) for d in (ctrl, dep))
@@ -358,6 +380,7 @@ def _mps_percent(dose_ug: float) -> float:
 
 
 def v21() -> Check:
+    """Run target V21: IV exosome dose 10 vs 1000 ug: % of dose in macrophages (Kupffer, spleen, marrow) at 24 h."""
     low, high = _mps_percent(DOSE_UG), _mps_percent(100 * DOSE_UG)
     return Check("V21", "IV exosome dose 10 vs 1000 ug: % of dose in macrophages (Kupffer, spleen, marrow) at 24 h",
                  high / low, "the MPS share falls as the dose rises (saturation)", "ratio < 1 (falls)", high < low,
@@ -373,6 +396,7 @@ def _site_counts(line: str, route: str, days: float = 21.0) -> dict[str, float]:
 
 
 def v19() -> Check:
+    """Run target V19: intracardiac 1833-BoT / IV 4175-LuT cells (nude mice, day 21): commonest metastatic site."""
     bot, lut = _site_counts("1833-BoT", "intracardiac"), _site_counts("4175-LuT", "venous")
 
     def lead(counts, organ):  # the named organ's count over the next most common site's
@@ -388,6 +412,7 @@ def v19() -> Check:
 
 
 def v20() -> Check:
+    """Run target V20: experimental-metastasis assay: intraportal B16-F1 cells, liver metastases per cell at day 13."""
     from exoniche.experiments.model_calibration import dataset, experimental_metastasis_assay
 
     row = dataset("experimental_metastasis").iloc[0]
@@ -422,7 +447,7 @@ def validate(ids=None, progress=None) -> list[Check]:
 
 
 def estimated_parameters() -> list[str]:
-    """The model parameters whose provenance is ``estimated`` (the ones robustness re-runs vary)."""
+    """Return the model parameters whose provenance is ``estimated`` (the ones robustness re-runs vary)."""
     return [n for n, p in biology.base_parameters("mouse").items() if p.kind == "estimated"]
 
 
