@@ -17,10 +17,10 @@ def test_the_doc_has_its_examples():
 def test_example_runs(index, capsys):
     from exoniche import engines
 
-    registry = dict(engines.ENGINES)
+    registry = dict(engines._ENGINES)
     try:
         exec(compile(BLOCKS[index], f"docs/architecture.md[python block {index + 1}]", "exec"), {})
     finally:  # an example may register an engine; leave the registry as it was
-        engines.ENGINES.clear()
-        engines.ENGINES.update(registry)
+        engines._ENGINES.clear()
+        engines._ENGINES.update(registry)
     assert capsys.readouterr().out.strip(), "every example prints what it shows"

@@ -47,9 +47,7 @@ def test_no_public_function_shadows_its_own_module(package):
         obj = getattr(pkg, sub.name, None)
         if obj is not None and not isinstance(obj, types.ModuleType):
             shadowed.append(sub.name)
-    # biology.mechanism is the lead's to rename (issue 9, with the model-v2 work); delete this line then.
-    allowed = {"exoniche.biology": {"mechanism"}}
-    assert sorted(set(shadowed) - allowed.get(package, set())) == []
+    assert sorted(shadowed) == []
 
 
 def test_the_experiment_api_is_at_top_level():

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from exoniche.biology.mechanism import SIGNAL_CARGO, ZIP_CODES
+from exoniche.biology._mechanism import SIGNAL_CARGO, ZIP_CODES
 from exoniche.biology.parameters import Parameter, ParameterSet, base_parameters
 from exoniche.biology.presets import COMPAT_ORGANS, TumourPreset
 

@@ -7,7 +7,7 @@ calibration of those parameters is shared by the dish and the body.
 
 from __future__ import annotations
 
-from exoniche.biology.mechanism import ZIP_CODES, Mechanism
+from exoniche.biology._mechanism import ZIP_CODES, Mechanism
 
 
 def build_culture(organ: str) -> Mechanism:

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from exoniche.biology.mechanism import Mechanism, Species
+from exoniche.biology import Mechanism, Species
 from exoniche.biology.parameters import Parameter
 from exoniche.engines.problem import Event, Problem
 from exoniche.engines.sbml_import import CLOCK, ImportedModel, import_sbml

@@ -28,7 +28,7 @@ CHUNK = 256  # samples per engine call / per file of the run folder
 
 # The only coupling to the whole-body model's species names: named outputs -> how to read them from the run.
 def _outputs_catalogue() -> dict:
-    from exoniche.biology.mechanism import NICHE_INDICES, ORGANS
+    from exoniche.biology import NICHE_INDICES, ORGANS
 
     cat = {}
     for o in ORGANS:

@@ -2,7 +2,7 @@
 
 Every engine is an :class:`~exoniche.engines.base.Engine` with declared
 :class:`~exoniche.engines.base.Capabilities`; this module holds the one registry. A new engine is a new module
-with an ``Engine`` subclass, added to ``_ENGINES`` below.
+with an ``Engine`` subclass, added to ``_ENGINES`` below (or, from outside the package, by :func:`register`).
 
 Examples
 --------
@@ -47,10 +47,17 @@ def get(name: str, *, capability: str | None = None, field: str = "engine") -> E
     return _ENGINES[name]
 
 
+def register(engine: Engine) -> None:
+    """Add ``engine`` to the registry under its ``name`` (a name already taken is refused)."""
+    if not engine.name or engine.name in _ENGINES:
+        raise ValueError(f"engine name {engine.name!r} is empty or already registered")
+    _ENGINES[engine.name] = engine
+
+
 def run(problem: Problem, engine: str = "deterministic", **kwargs):
     """Run ``problem`` with the engine of that name; ``kwargs`` as :meth:`Engine.run <.base.Engine.run>`."""
     return get(engine).run(problem, **kwargs)
 
 
 __all__ = ["Capabilities", "Engine", "Event", "MechanismFunctions", "ParameterEvent", "PatientEngine", "Problem",
-           "available", "compile_mechanism", "get", "run"]
+           "available", "compile_mechanism", "get", "register", "run"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from exoniche.biology.mechanism import Mechanism
+from exoniche.biology import Mechanism
 from exoniche.engines.functions import identifiers, state_dependent
 
 MAX_ORDER = 5

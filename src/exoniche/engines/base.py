@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 import xarray as xr
 
-from exoniche.biology.mechanism import Mechanism
+from exoniche.biology import Mechanism
 from exoniche.engines.functions import MechanismFunctions, compile_mechanism, declaration_key
 from exoniche.engines.problem import Event, ParameterEvent, Problem, check_events
 from exoniche.errors import ModelError, ScenarioError

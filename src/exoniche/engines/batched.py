@@ -37,7 +37,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from exoniche.biology.mechanism import Mechanism
+from exoniche.biology import Mechanism
 from exoniche.engines import _bdf
 from exoniche.engines._bdf import SparseLU
 from exoniche.engines.base import Capabilities, PatientEngine, parameter_rows

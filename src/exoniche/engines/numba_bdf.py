@@ -40,7 +40,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from exoniche.biology.mechanism import Mechanism
+from exoniche.biology import Mechanism
 from exoniche.engines._bdf import (
     ALPHA,
     EPS,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from exoniche.biology.mechanism import Mechanism
+from exoniche.biology import Mechanism
 from exoniche.biology.parameters import ParameterSet
 from exoniche.errors import ScenarioError
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from exoniche.biology.mechanism import Mechanism
+from exoniche.biology import Mechanism
 
 
 def trajectory_dataset(mech: Mechanism, times: np.ndarray, y: np.ndarray, attrs: dict) -> xr.Dataset:

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from exoniche.biology.mechanism import Mechanism, Process
+from exoniche.biology import Mechanism, Process
 from exoniche.biology.parameters import Parameter, ParameterSet
 from exoniche.engines.functions import identifiers
 from exoniche.engines.problem import Event, ParameterEvent

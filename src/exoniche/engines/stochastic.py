@@ -19,7 +19,7 @@ from typing import ClassVar
 import numpy as np
 import xarray as xr
 
-from exoniche.biology.mechanism import ORGANS
+from exoniche.biology import ORGANS
 from exoniche.engines import deterministic
 from exoniche.engines.base import Capabilities, Engine
 from exoniche.engines.functions import compile_mechanism

@@ -24,7 +24,7 @@ import numpy as np
 import xarray as xr
 
 from exoniche._ci import z_two_sided
-from exoniche.biology.mechanism import CELLS, NICHE_INDICES, ORGAN_NAMES, ORGANS
+from exoniche.biology import CELLS, NICHE_INDICES, ORGAN_NAMES, ORGANS
 from exoniche.experiments._simulate import simulate
 from exoniche.experiments.readouts import at, biodistribution
 from exoniche.experiments.setup import Experiment

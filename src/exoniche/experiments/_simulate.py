@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import xarray as xr
 
-from exoniche.biology.mechanism import CELLS, NICHE_INDICES, ORGAN_NAMES, ORGANS
+from exoniche.biology import CELLS, NICHE_INDICES, ORGAN_NAMES, ORGANS
 from exoniche.engines import compile_mechanism, run
 from exoniche.engines.result import add_expressions
 from exoniche.experiments.setup import Experiment

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from exoniche import engines
-from exoniche.biology.mechanism import ORGANS
+from exoniche.biology import ORGANS
 from exoniche.engines.base import parameter_rows
 from exoniche.engines.problem import ParameterEvent, Problem
 from exoniche.engines.stochastic import sample_metastases

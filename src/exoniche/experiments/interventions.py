@@ -20,7 +20,7 @@ from importlib.resources import files
 import yaml
 
 from exoniche import biology
-from exoniche.biology.mechanism import ZIP_CODES
+from exoniche.biology import ZIP_CODES
 from exoniche.engines import Event, ParameterEvent
 from exoniche.errors import ScenarioError, check_choice, unknown
 

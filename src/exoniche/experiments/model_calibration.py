@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.optimize import least_squares
 
 from exoniche import biology
-from exoniche.biology.mechanism import ORGANS
+from exoniche.biology import ORGANS
 from exoniche.errors import ModelError
 
 # dataset -> parameters fitted to it, with bounds (a search box of plausible values). Only the terminal

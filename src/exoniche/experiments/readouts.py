@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import xarray as xr
 
-from exoniche.biology.mechanism import CELLS, ORGANS, UPTAKE_SITES
+from exoniche.biology import CELLS, ORGANS, UPTAKE_SITES
 from exoniche.errors import check_choice
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from exoniche import biology
-from exoniche.biology.mechanism import ORGANS
+from exoniche.biology import ORGANS
 from exoniche.biology.parameters import PHYSIOLOGIES
 from exoniche.biology.presets import DRAINAGE
 from exoniche.errors import ScenarioError, check_choice, check_keys, unknown

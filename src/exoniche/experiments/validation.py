@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from exoniche import biology
-from exoniche.biology.mechanism import ORGANS
+from exoniche.biology import ORGANS
 from exoniche.engines import compile_mechanism, run
 from exoniche.engines.result import add_expressions
 from exoniche.experiments.invitro import culture_s100

@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from exoniche import __version__  # noqa: E402
-from exoniche.biology.mechanism import ORGAN_NAMES  # noqa: E402
+from exoniche.biology import ORGAN_NAMES  # noqa: E402
 from exoniche.experiments import km_curve  # noqa: E402
 from exoniche.io.figures import save_figure  # noqa: E402
 from exoniche.io.report import INDEX_LABELS, _fmt, _img, _prepare  # noqa: E402

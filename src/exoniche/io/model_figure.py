@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import networkx as nx  # noqa: E402
 
-from exoniche.biology.mechanism import ORGAN_NAMES, TARGET_CELLS, Mechanism  # noqa: E402
+from exoniche.biology import ORGAN_NAMES, TARGET_CELLS, Mechanism  # noqa: E402
 from exoniche.io.figures import save_figure  # noqa: E402
 
 

@@ -138,7 +138,7 @@ def _calibration_experiments() -> dict:
 
 def _observables() -> dict:
     """Fitted quantity -> (observable formula, time in days, observable parameters or None)."""
-    from exoniche.biology.mechanism import ORGANS
+    from exoniche.biology import ORGANS
 
     hours = (BETA_WINDOW_DAYS[1] - BETA_WINDOW_DAYS[0]) * 24.0
     colonies = " + ".join(f"Col_{o}" for o in ORGANS)
@@ -158,7 +158,7 @@ def _augmented(problem: Problem) -> Problem:
     """
     from dataclasses import replace
 
-    from exoniche.biology.mechanism import ORGANS, Mechanism, Process, Species
+    from exoniche.biology import ORGANS, Mechanism, Process, Species
     from exoniche.engines.problem import Event
 
     mech = problem.mechanism

@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from exoniche import __version__  # noqa: E402
 from exoniche._ci import z_two_sided
-from exoniche.biology.mechanism import NICHE_INDICES, ORGAN_NAMES, ORGANS  # noqa: E402
+from exoniche.biology import NICHE_INDICES, ORGAN_NAMES, ORGANS  # noqa: E402
 from exoniche.errors import ScenarioError  # noqa: E402
 from exoniche.io.figures import save_figure  # noqa: E402
 

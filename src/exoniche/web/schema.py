@@ -10,7 +10,7 @@ from __future__ import annotations
 def scenario_schema() -> dict:
     """Return what the scenario builder needs: presets, physiologies, routes, interventions and limits."""
     from exoniche import biology
-    from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
+    from exoniche.biology import ORGAN_NAMES, ORGANS
     from exoniche.biology.parameters import PHYSIOLOGIES
     from exoniche.biology.presets import DRAINAGE, tumour_presets
     from exoniche.experiments.interventions import catalogue, fields_of

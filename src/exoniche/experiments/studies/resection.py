@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
+from exoniche.biology import ORGAN_NAMES, ORGANS
 from exoniche.experiments._compare import compare
 from exoniche.experiments.interventions import Intervention
 from exoniche.experiments.setup import Experiment

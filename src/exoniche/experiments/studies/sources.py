@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from exoniche import biology
-from exoniche.biology.mechanism import ORGAN_NAMES, ORGANS
+from exoniche.biology import ORGAN_NAMES, ORGANS
 from exoniche.engines import compile_mechanism
 from exoniche.experiments._compare import compare
 from exoniche.experiments.setup import Experiment, Injection
@@ -27,7 +27,7 @@ DAYS = 42.0
 
 def plasma_clearance_per_day(params) -> float:
     """Plasma clearance rate constant (1/day) of integrin-free exosomes at empty macrophage pools."""
-    from exoniche.biology.mechanism import CELLS, ORGANS
+    from exoniche.biology import CELLS, ORGANS
 
     free = params.with_values({n: 0.0 for n in params if n.startswith("cargo_inj_")}, source="integrin-free")
     comp = compile_mechanism(biology.mechanism(), free)

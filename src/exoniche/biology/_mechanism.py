@@ -293,12 +293,16 @@ def _growth_hypoxia(m: Mechanism) -> None:
 
 def _secretion(m: Mechanism) -> None:
     """Exosome release by tumour mass into blood and lymph, raised by hypoxia [50, 51]."""
-    m.ex("sec_per_g", "tumour_secretion_per_cell_per_h * hours_per_day * cells_per_g / particles_per_gp * "
-         "(1 + hypoxia_secretion_gain * hypoxia) * release_factor", "Gp/g/day", "exosome release per g tumour")
-    m.ex("cargo_tum_pdl1_now", "cargo_tum_pdl1 * PDL1_ifn", "dimensionless",
-         "PD-L1 on tumour cells and their exosomes now: the line's level raised by IFN-γ [38]")
-    m.ex("cargo_hyp_vegf", "cargo_tum_vegf * (1 + hypoxia_cargo_gain * hypoxia)", "dimensionless",
-         "pro-angiogenic cargo of tumour exosomes, raised by hypoxia [50, 51]")
+    released = (  # what the tumour releases: amount, and the cargo that changes with the tumour's state
+        ("sec_per_g", "tumour_secretion_per_cell_per_h * hours_per_day * cells_per_g / particles_per_gp * "
+         "(1 + hypoxia_secretion_gain * hypoxia) * release_factor", "Gp/g/day", "exosome release per g tumour"),
+        ("cargo_tum_pdl1_now", "cargo_tum_pdl1 * PDL1_ifn", "dimensionless",
+         "PD-L1 on tumour cells and their exosomes now: the line's level raised by IFN-γ [38]"),
+        ("cargo_hyp_vegf", "cargo_tum_vegf * (1 + hypoxia_cargo_gain * hypoxia)", "dimensionless",
+         "pro-angiogenic cargo of tumour exosomes, raised by hypoxia [50, 51]"),
+    )
+    for name, formula, unit, description in released:
+        m.ex(name, formula, unit, description)
     m.pr("secretion_blood", "sec_per_g * (N * (1 - lymph_drainage_fraction) * (1 - first_pass_tum) + met_mass)",
          {"E_tum": 1},
          "secretion", ["IMS-06", "BG-10", "ANG-01", "ECM-15"],
