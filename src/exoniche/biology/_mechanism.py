@@ -423,7 +423,7 @@ def _permeability_angiogenesis(m: Mechanism) -> None:
 
 
 def _matrix_bmdc(m: Mechanism) -> None:
-    """Fibronectin deposition, BMDC arrest and the liver's MIF -> Kupffer TGF-β cascade [64, 65, 72]."""
+    """Fibronectin, BMDC arrest, the bone-marrow route (MET education [19]) and the liver's MIF cascade [64, 65, 72]."""
     for o in ORGANS:
         act = "(TGFb_liver - 1) * (1 - tgfb_block)" if o == "liver" else f"(S100_{o} - 1)"
         m.ex(f"fnact_{o}", f"{act} / ({act} + fn_half_activation)", "dimensionless",
