@@ -24,6 +24,9 @@ REF = Path(__file__).resolve().parents[1] / "reference"
 FX = json.loads((REF / "fixtures" / "proc_extra.json").read_text())
 ASAH = pd.read_csv(REF / "data" / "asah.csv")
 Y = (ASAH["outcome"] == "Poor").to_numpy()
+# (fixture key, marker, direction) of the pROC reference runs
+MARKER_CASES = [("s100b", "s100b", "auto"), ("ndka", "ndka", "auto"), ("wfns", "wfns", "auto"),
+                ("ndka_gt", "ndka", ">")]
 
 
 def _na(v):
@@ -52,8 +55,7 @@ def test_coords_at_out_of_range_is_an_error():
         coords_at(_roc("s100b"), "specificity", [1.5])
 
 
-@pytest.mark.parametrize(("key", "marker", "direction"), [("s100b", "s100b", "auto"), ("ndka", "ndka", "auto"),
-                                                          ("wfns", "wfns", "auto"), ("ndka_gt", "ndka", ">")])
+@pytest.mark.parametrize(("key", "marker", "direction"), MARKER_CASES)
 def test_pr_curve_equals_proc_coords(key, marker, direction):
     ref = FX["pr"][key]
     r = _roc(marker, direction)
@@ -132,8 +134,7 @@ def test_power_roc_test_equals_proc(item):
     assert got["auc"] == pytest.approx(item["auc"], abs=2e-4)
 
 
-@pytest.mark.parametrize(("key", "marker", "direction"), [("s100b", "s100b", "auto"), ("ndka", "ndka", "auto"),
-                                                          ("wfns", "wfns", "auto"), ("ndka_gt", "ndka", ">")])
+@pytest.mark.parametrize(("key", "marker", "direction"), MARKER_CASES)
 def test_binormal_smoothing_and_obuchowski_variance_equal_proc(key, marker, direction):
     from exoniche.biomarkers.roc_extra import smooth_binormal, var_obuchowski
 

@@ -386,6 +386,8 @@ def _organotropism(m: Mechanism) -> None:
              f"pow(src_half_particles_per_cell, src_hill))", "dimensionless",
              f"Src activation in {TARGET_CELLS[o]}s by integrin-bound exosomes [25]")
         for k in SIGNAL_CARGO:
+            if k == "met" and o != "bone":  # MET is read only where it educates: the marrow [19]
+                continue
             cells = ("target",) if k == "mif" else CELLS  # MIF acts on Kupffer cells [72]
             terms = [f"B_{p}_{o}_{c} * {cargo_of.get((p, k), f'cargo_{p}_{k}')}" for p in POPULATIONS for c in cells]
             m.ex(f"load_{k}_{o}", f"{_sum(terms)} / mass_{o}", "Gp/g", f"{k}-weighted exosome load per g {o}")
