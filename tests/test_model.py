@@ -283,3 +283,21 @@ def test_bone_marrow_route_educates_progenitors_through_exosomal_met_only():
     assert 1.0 < edu_kd < edu <= 1.0 + p.value("marrow_education_max_fold")
     assert bmdc_kd < bmdc
     assert edu_none == pytest.approx(1.0, abs=1e-9)
+
+
+def test_bmdcs_arrest_only_where_fibronectin_is_laid_down():
+    # Kaplan 2005 / [72]: VLA-4+ BMDCs stagnate on fibronectin; S100A8/A9 and hypoxia only raise how many
+    # are drawn in. So S100 without fibronectin arrests none, and with fibronectin S100 arrests more.
+    prob = Experiment(physiology="mouse", tumour="B16-F10", tumour_initial_g=0.01).problem()
+    comp = engines.compile_mechanism(prob.mechanism, prob.params)
+    pv = comp.param_vector(prob.params)
+    y0 = np.array(comp.initial(pv), dtype=float)
+    idx = {name: i for i, name in enumerate(comp.species)}
+
+    def bmact(s100, fn):
+        y = y0.copy()
+        y[idx["S100_liver"]], y[idx["FN_liver"]] = s100, fn
+        return comp.evaluate(y, pv)["bmact_liver"]
+
+    assert bmact(10.0, 1.0) == pytest.approx(0.0, abs=1e-12)
+    assert 0.0 < bmact(1.0, 3.0) < bmact(10.0, 3.0)

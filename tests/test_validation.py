@@ -74,8 +74,6 @@ def test_V12_mir25_3p_more_leakage_and_metastasis():
     assert c.details["mir25_rich"]["Col_lung"] > c.details["mir25_free"]["Col_lung"]
 
 
-@pytest.mark.xfail(strict=True, reason=f"{DISAGREES}: BxPC-3-LiT exosomes without MIF still raise liver "
-                   "metastases through ITGαvβ5 -> Kupffer S100 [25], more than V13's 25 % allowance")
 def test_V13_mif_required_for_liver_niche():
     c = _check(v.v13)
     assert c.details["without_mif"]["tgfb"] < c.details["with_mif"]["tgfb"]

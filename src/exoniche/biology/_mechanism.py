@@ -431,10 +431,13 @@ def _matrix_bmdc(m: Mechanism) -> None:
         m.ex(f"fnact_{o}", f"{act} / ({act} + fn_half_activation)", "dimensionless",
              "stromal activation driving fibronectin: Kupffer TGF-β on stellate cells [72] (liver), "
              "activated S100A4+ fibroblasts [64] (other organs)")
-        bm = f"((FN_{o} - 1) + bmdc_weight_s100 * (S100_{o} - 1) + bmdc_weight_hypoxia * hypoxia)"
+        # Arrest needs a substrate and a signal: VLA-4+ BMDCs adhere to fibronectin (Kaplan 2005; [72]: FN
+        # deposits make BMDCs stagnate), S100A8/A9 and hypoxic G-CSF/VEGF only raise how many are drawn in
+        # (Hiratsuka 2006; [65, 68, 69]). So chemoattraction without fibronectin (MIF knockdown [72]) arrests none.
+        bm = f"((FN_{o} - 1) * (1 + bmdc_weight_s100 * (S100_{o} - 1) + bmdc_weight_hypoxia * hypoxia))"
         m.ex(f"bmact_{o}", f"(1 - ccl2_block) * {bm} / ({bm} + bmdc_half_activation) * Edu_bone", "dimensionless",
-             "BMDC arrest on fibronectin [72], S100A8/A9 chemoattraction [65], hypoxia G-CSF/VEGF [68, 69], "
-             "scaled by the supply of MET-educated marrow progenitors [19]")
+             "BMDC arrest on fibronectin [72] (VLA-4 adhesion, Kaplan 2005), amplified by S100A8/A9 chemoattraction "
+             "[65] and hypoxia G-CSF/VEGF [68, 69], scaled by the supply of MET-educated marrow progenitors [19]")
         m.pr(f"fibronectin_{o}", _relax("fn_rate_per_day", f"(1 + fn_max_fold * fnact_{o})", f"FN_{o}"),
              {f"FN_{o}": 1}, "matrix_bmdc", ["ECM-20", "ECM-06"] if o == "liver" else ["ECM-02", "ECM-03", "ECM-18"],
              "fibronectin deposition by activated stroma [64, 72]")
@@ -530,10 +533,12 @@ def _dissemination_colonisation(m: Mechanism) -> None:
     for o in ORGANS:
         _arrest(m, o)
         drive = (f"(receptivity_weight_fn * (FN_{o} - 1) + receptivity_weight_bmdc * (BMDC_{o} - 1) + "
-                 f"receptivity_weight_s100 * (S100_{o} - 1) + receptivity_weight_mdsc * (MDSC_{o} - 1))")
+                 f"receptivity_weight_s100 * (S100_{o} - 1))")
+        # Suppressive myeloid cells protect seeds through killing_<o> (T-cell killing / MDSC) only: counting
+        # them in the soil's drive as well counted the same protection twice.
         m.ex(f"receptivity_{o}", f"1 + (receptivity_max_fold - 1) * {drive} / ({drive} + receptivity_half_drive)",
              "dimensionless", "seed survival in prepared soil: saturates at receptivity_max_fold (fibronectin, "
-             "BMDCs, S100, suppressive cells [2, 64-72])")
+             "BMDCs, S100 [2, 64-72])")
         m.ex(f"extravasation_{o}", f"(extravasation_baseline + (1 - extravasation_baseline) * (Perm_{o} - 1) / "
              f"(Perm_{o} - 1 + extravasation_half_perm)) / extravasation_baseline", "dimensionless",
              "extravasation relative to the unprimed organ: most arrested cells extravasate anyway (Koop 1995), "
