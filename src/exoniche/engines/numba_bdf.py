@@ -32,6 +32,7 @@ import importlib.util
 import inspect
 import math
 import os
+import re
 import sys
 import tempfile
 import time
@@ -59,7 +60,7 @@ from exoniche.engines._bdf import (
     used_names,
 )
 from exoniche.engines.base import Capabilities, PatientEngine
-from exoniche.engines.functions import MechanismFunctions, compile_mechanism, derivative
+from exoniche.engines.functions import MechanismFunctions, compile_mechanism, derivative, identifiers
 from exoniche.engines.problem import Problem
 from exoniche.errors import ModelError
 
@@ -577,12 +578,13 @@ def _generate_source(mech: Mechanism, comp: MechanismFunctions) -> tuple[str, in
     src += [f"    h[{i}] = {name}" for i, name in enumerate(hoisted)]
     src += ["    return 0", ""]
     src += [jit, "def rhs(y, h, dy):"]
-    src += [f"    {name} = h[{i}]" for i, name in enumerate(hoisted)]
+    loads = {name: f"h[{i}]" for i, name in enumerate(hoisted)}
     # negative trial states are read as 0, as compile.py's scalar rhs does
-    src += [f"    {name} = y[{i}] if y[{i}] > 0.0 else 0.0" for i, name in enumerate(species)]
+    loads.update({name: f"y[{i}] if y[{i}] > 0.0 else 0.0" for i, name in enumerate(species)})
     # repeated sub-expressions (the two pow() of a Hill function, shared loads and denominators) once each
-    src += [f"    {name} = {formula}" for name, formula in _cse(dynamic + [(f"r{j}", r) for j, r in enumerate(rates)])]
-    src += [f"    dy[{i}] = {derivative(comp.stoich, i)}" for i in range(len(species))]
+    body = _cse(dynamic + [(f"r{j}", r) for j, r in enumerate(rates)])
+    src += ["    " + line for line in _place(loads, body, [(f"dy[{i}]", derivative(comp.stoich, i))
+                                                       for i in range(len(species))])]
     src += ["    return 0", ""]
     src += [jit, "def initial(p, y):", *[f"    {name} = p[{i}]" for i, name in enumerate(pnames)],
             *[f"    {e.name} = {e.formula}" for e in hoisted_exprs]]
@@ -592,6 +594,39 @@ def _generate_source(mech: Mechanism, comp: MechanismFunctions) -> tuple[str, in
     for fn in _SOLVER_FUNCS:
         src += [jit, inspect.getsource(fn), ""]
     return "\n".join(src), len(hoisted)
+
+
+def _place(loads: dict[str, str], body: list[tuple[str, str]], stores: list[tuple[str, str]]) -> list[str]:
+    """Straight-line code with each load just before its first use and each store just after its last input.
+
+    ``loads`` maps a name to the expression that reads it (``h[3]``, ``y[0] if y[0] > 0.0 else 0.0``); ``body``
+    is (name, formula) in order; ``stores`` are (target, formula) over body names. Only placement changes, not
+    one operation, so results are bit-identical. Why: with every load at the top and every store at the end,
+    ~270 values of the v2 right-hand side were live across the whole function and LLVM spilled them (half the
+    instructions of the compiled rhs touched the stack).
+    """
+    where = {name: k for k, (name, _) in enumerate(body)}
+    after: dict[int, list[tuple[str, str]]] = {}
+    for target, text in stores:
+        deps = [where[n] for n in identifiers(text) if n in where]
+        after.setdefault(max(deps, default=-1), []).append((target, text))
+    out: list[str] = []
+    loaded: set[str] = set()
+
+    def emit(target: str, text: str) -> None:
+        for name in sorted(identifiers(text)):
+            if name in loads and name not in loaded:
+                loaded.add(name)
+                out.append(f"{name} = {loads[name]}")
+        out.append(f"{target} = {text}")
+
+    for target, text in after.get(-1, []):
+        emit(target, text)
+    for k, (name, text) in enumerate(body):
+        emit(name, text)
+        for target, store in after.get(k, []):
+            emit(target, store)
+    return out
 
 
 def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
@@ -626,10 +661,19 @@ def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
             nu += 1
         sol_b.append(f"    x{k} = (x{k}{''.join(terms)}) * dinv[{k}]")
     fac += ["    return 0", ""]
+    # each x_k read from b just before its first use and written to out as soon as it is final (x_k is final
+    # after its back-substitution line): fewer values live at once, the same operations in the same order
     sol = [jit, "def lu_solve(lval, uval, dinv, b, out):"]
-    sol += [f"    x{k} = b[{int(lu.perm[k])}]" for k in range(n)]
-    sol += sol_f + sol_b[::-1]
-    sol += [f"    out[{int(lu.perm[k])}] = x{k}" for k in range(n)]
+    loaded: set[int] = set()
+    for line in sol_f + sol_b[::-1]:
+        for k in sorted({int(v) for v in re.findall(r"\bx(\d+)\b", line)}):
+            if k not in loaded:
+                loaded.add(k)
+                sol.append(f"    x{k} = b[{int(lu.perm[k])}]")
+        sol.append(line)
+        if line.lstrip().startswith("x") and " = (" in line:
+            k = int(line.split("=")[0].strip()[1:])
+            sol.append(f"    out[{int(lu.perm[k])}] = x{k}")
     sol += ["    return 0", ""]
     return fac + sol
 
