@@ -147,12 +147,6 @@ def _predict(D, order, y_predict, psi, scale, atol, rtol, ialpha):
     return 0
 
 
-def _newton_rhs(c, f, psi, d, rhs_in):
-    for i in range(f.size):
-        rhs_in[i] = c * f[i] - psi[i] - d[i]
-    return 0
-
-
 def _newton_update(ynew, d, dy):
     for i in range(dy.size):
         ynew[i] += dy[i]
@@ -160,11 +154,27 @@ def _newton_update(ynew, d, dy):
     return 0
 
 
-def _error_terms(ynew, d, atol, rtol, ec, scale, tmp):
-    for i in range(d.size):
+def _error_norm(ynew, d, atol, rtol, ec, scale):
+    # scale = 1 / (atol + rtol |ynew|) for the order selection after the step, and the RMS norm of ec * d in
+    # _rms's four chains (the same operations as writing ec * d out and calling _rms on it)
+    n = d.size
+    m = n - n % 4
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(n):
         scale[i] = 1.0 / (atol[i] + rtol * abs(ynew[i]))
-        tmp[i] = ec * d[i]
-    return 0
+    for i in range(0, m, 4):
+        v0 = (ec * d[i]) * scale[i]
+        v1 = (ec * d[i + 1]) * scale[i + 1]
+        v2 = (ec * d[i + 2]) * scale[i + 2]
+        v3 = (ec * d[i + 3]) * scale[i + 3]
+        s0 += v0 * v0
+        s1 += v1 * v1
+        s2 += v2 * v2
+        s3 += v3 * v3
+    for i in range(m, n):
+        v = (ec * d[i]) * scale[i]
+        s0 += v * v
+    return math.sqrt(((s0 + s1) + (s2 + s3)) / n)
 
 
 def _update_d(D, order, d):
@@ -178,10 +188,24 @@ def _update_d(D, order, d):
     return 0
 
 
-def _scaled(x, ec, tmp):
-    for i in range(x.size):
-        tmp[i] = ec * x[i]
-    return 0
+def _rms_scaled(x, ec, iscale):
+    # _rms of ec * x without writing ec * x out (the same operations, one pass)
+    n = x.size
+    m = n - n % 4
+    s0 = s1 = s2 = s3 = 0.0
+    for i in range(0, m, 4):
+        v0 = (ec * x[i]) * iscale[i]
+        v1 = (ec * x[i + 1]) * iscale[i + 1]
+        v2 = (ec * x[i + 2]) * iscale[i + 2]
+        v3 = (ec * x[i + 3]) * iscale[i + 3]
+        s0 += v0 * v0
+        s1 += v1 * v1
+        s2 += v2 * v2
+        s3 += v3 * v3
+    for i in range(m, n):
+        v = (ec * x[i]) * iscale[i]
+        s0 += v * v
+    return math.sqrt(((s0 + s1) + (s2 + s3)) / n)
 
 
 def _dense_row(D, c0, c1, c2, c3, c4, orow):
@@ -231,7 +255,6 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
     yp = np.empty(n)
     coef = np.zeros(MAX_ORDER + 1)
     dy = np.empty(n)
-    rhs_in = np.empty(n)
     y_predict = np.empty(n)
     ynew = np.empty(n)
     d = np.empty(n)
@@ -310,10 +333,10 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
                 for k in range(NEWTON_MAXITER):
                     rhs(ynew, h, f)
                     stats[0] += 1
-                    _newton_rhs(c, f, psi, d, rhs_in)
-                    # a non-finite f reaches dy through the solve (each x_k carries its own b_k), so the
-                    # norm check below stops the iteration exactly where a check of f would
-                    lu_solve(lval, uval, dinv, rhs_in, dy)
+                    # solves for the residual c f - psi - d, formed as the solve reads it (no pass of its own); a
+                    # non-finite f reaches dy through the solve (each x_k carries its own b_k), so the norm check
+                    # below stops the iteration exactly where a check of f would
+                    lu_solve(lval, uval, dinv, c, f, psi, d, dy)
                     dy_norm = _rms(dy, scale)
                     if not np.isfinite(dy_norm):
                         break
@@ -346,8 +369,7 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
                 lu_valid = False
                 continue
             safety = 0.9 * (2 * NEWTON_MAXITER + 1) / (2 * NEWTON_MAXITER + n_iter)
-            _error_terms(ynew, d, atol, rtol, ERROR_CONST[order], scale, tmp)
-            error_norm = _rms(tmp, scale)
+            error_norm = _error_norm(ynew, d, atol, rtol, ERROR_CONST[order], scale)
             if error_norm > 1:
                 factor = max(MIN_FACTOR, safety * error_norm ** (-1.0 / (order + 1)))
                 h_abs *= factor
@@ -362,13 +384,11 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
         _update_d(D, order, d)
         if n_equal >= order + 1:
             if order > 1:
-                _scaled(D[order], ERROR_CONST[order - 1], tmp)
-                e_m = _rms(tmp, scale)
+                e_m = _rms_scaled(D[order], ERROR_CONST[order - 1], scale)
             else:
                 e_m = np.inf
             if order < MAX_ORDER:
-                _scaled(D[order + 2], ERROR_CONST[order + 1], tmp)
-                e_p = _rms(tmp, scale)
+                e_p = _rms_scaled(D[order + 2], ERROR_CONST[order + 1], scale)
             else:
                 e_p = np.inf
             best = -1.0
@@ -467,7 +487,7 @@ def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, se
     return 0
 
 
-_SOLVER_FUNCS = [newton_tol, _rms, _change_d, _predict, _newton_rhs, _newton_update, _error_terms, _update_d, _scaled,
+_SOLVER_FUNCS = [newton_tol, _rms, _change_d, _predict, _newton_update, _error_norm, _update_d, _rms_scaled,
                  _dense_row, _jacobian, _segment, _check_output, _integrate_all]
 
 
@@ -596,6 +616,40 @@ def _generate_source(mech: Mechanism, comp: MechanismFunctions) -> tuple[str, in
     return "\n".join(src), len(hoisted)
 
 
+def _demand_order(body: list[tuple[str, str]], stores: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``body`` reordered depth-first from the stores: each store's inputs are computed just before it.
+
+    Values then live from just before their first use rather than from their place in the declaration (all
+    expressions first, then all rates); each statement is unchanged, so results are bit-identical.
+    """
+    text = dict(body)
+    done: set[str] = set()
+    out: list[tuple[str, str]] = []
+
+    def visit(name: str) -> None:
+        stack = [(name, False)]
+        while stack:
+            item, expanded = stack.pop()
+            if item in done:
+                continue
+            if expanded:
+                done.add(item)
+                out.append((item, text[item]))
+                continue
+            stack.append((item, True))
+            for dep in sorted(identifiers(text[item]), reverse=True):
+                if dep in text and dep not in done:
+                    stack.append((dep, False))
+
+    for _, formula in stores:
+        for name in sorted(identifiers(formula)):
+            if name in text:
+                visit(name)
+    for name, _ in body:  # statements no store reads (none in a mechanism, but keep them)
+        visit(name)
+    return out
+
+
 def _place(loads: dict[str, str], body: list[tuple[str, str]], stores: list[tuple[str, str]]) -> list[str]:
     """Straight-line code with each load just before its first use and each store just after its last input.
 
@@ -605,6 +659,7 @@ def _place(loads: dict[str, str], body: list[tuple[str, str]], stores: list[tupl
     ~270 values of the v2 right-hand side were live across the whole function and LLVM spilled them (half the
     instructions of the compiled rhs touched the stack).
     """
+    body = _demand_order(body, stores)
     where = {name: k for k, (name, _) in enumerate(body)}
     after: dict[int, list[tuple[str, str]]] = {}
     for target, text in stores:
@@ -663,13 +718,15 @@ def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
     fac += ["    return 0", ""]
     # each x_k read from b just before its first use and written to out as soon as it is final (x_k is final
     # after its back-substitution line): fewer values live at once, the same operations in the same order
-    sol = [jit, "def lu_solve(lval, uval, dinv, b, out):"]
+    # b = c f - psi - d (the Newton residual) is formed here, element by element, as it is read
+    sol = [jit, "def lu_solve(lval, uval, dinv, c, f, psi, d, out):"]
     loaded: set[int] = set()
     for line in sol_f + sol_b[::-1]:
         for k in sorted({int(v) for v in re.findall(r"\bx(\d+)\b", line)}):
             if k not in loaded:
                 loaded.add(k)
-                sol.append(f"    x{k} = b[{int(lu.perm[k])}]")
+                i = int(lu.perm[k])
+                sol.append(f"    x{k} = c * f[{i}] - psi[{i}] - d[{i}]")
         sol.append(line)
         if line.lstrip().startswith("x") and " = (" in line:
             k = int(line.split("=")[0].strip()[1:])
