@@ -147,13 +147,6 @@ def _predict(D, order, y_predict, psi, scale, atol, rtol, ialpha):
     return 0
 
 
-def _newton_update(ynew, d, dy):
-    for i in range(dy.size):
-        ynew[i] += dy[i]
-        d[i] += dy[i]
-    return 0
-
-
 def _error_norm(ynew, d, atol, rtol, ec, scale):
     # scale = 1 / (atol + rtol |ynew|) for the order selection after the step, and the RMS norm of ec * d in
     # _rms's four chains (the same operations as writing ec * d out and calling _rms on it)
@@ -333,10 +326,12 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
                 for k in range(NEWTON_MAXITER):
                     rhs(ynew, h, f)
                     stats[0] += 1
-                    # solves for the residual c f - psi - d, formed as the solve reads it (no pass of its own); a
-                    # non-finite f reaches dy through the solve (each x_k carries its own b_k), so the norm check
-                    # below stops the iteration exactly where a check of f would
-                    lu_solve(lval, uval, dinv, c, f, psi, d, dy)
+                    # solves for the residual c f - psi - d, formed as the solve reads it, and adds the solution dy
+                    # to ynew and d as it writes it (no passes of their own). An iteration that breaks off below
+                    # leaves ynew and d updated, but they are then never read: a retry or a new step starts again
+                    # from the prediction. A non-finite f reaches dy through the solve (each x_k carries its own
+                    # b_k), so the norm check below stops the iteration exactly where a check of f would.
+                    lu_solve(lval, uval, dinv, c, f, psi, d, ynew, dy)
                     dy_norm = _rms(dy, scale)
                     if not np.isfinite(dy_norm):
                         break
@@ -346,7 +341,6 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
                         rate = np.inf
                     if has_rate and (rate >= 1 or rate ** (NEWTON_MAXITER - k) / (1 - rate) * dy_norm > newton_tol_):
                         break
-                    _newton_update(ynew, d, dy)
                     if dy_norm == 0 or (has_rate and rate / (1 - rate) * dy_norm < newton_tol_):
                         converged = True
                         break
@@ -487,7 +481,7 @@ def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, se
     return 0
 
 
-_SOLVER_FUNCS = [newton_tol, _rms, _change_d, _predict, _newton_update, _error_norm, _update_d, _rms_scaled,
+_SOLVER_FUNCS = [newton_tol, _rms, _change_d, _predict, _error_norm, _update_d, _rms_scaled,
                  _dense_row, _jacobian, _segment, _check_output, _integrate_all]
 
 
@@ -718,8 +712,9 @@ def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
     fac += ["    return 0", ""]
     # each x_k read from b just before its first use and written to out as soon as it is final (x_k is final
     # after its back-substitution line): fewer values live at once, the same operations in the same order
-    # b = c f - psi - d (the Newton residual) is formed here, element by element, as it is read
-    sol = [jit, "def lu_solve(lval, uval, dinv, c, f, psi, d, out):"]
+    # b = c f - psi - d (the Newton residual) is formed here, element by element, as it is read; the Newton
+    # update ynew += x, d += x is applied as each x_k is written (d_k is read before it is updated)
+    sol = [jit, "def lu_solve(lval, uval, dinv, c, f, psi, d, ynew, out):"]
     loaded: set[int] = set()
     for line in sol_f + sol_b[::-1]:
         for k in sorted({int(v) for v in re.findall(r"\bx(\d+)\b", line)}):
@@ -730,7 +725,8 @@ def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
         sol.append(line)
         if line.lstrip().startswith("x") and " = (" in line:
             k = int(line.split("=")[0].strip()[1:])
-            sol.append(f"    out[{int(lu.perm[k])}] = x{k}")
+            i = int(lu.perm[k])
+            sol += [f"    out[{i}] = x{k}", f"    ynew[{i}] += x{k}", f"    d[{i}] += x{k}"]
     sol += ["    return 0", ""]
     return fac + sol
 
