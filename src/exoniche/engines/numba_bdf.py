@@ -678,15 +678,37 @@ def _place(loads: dict[str, str], body: list[tuple[str, str]], stores: list[tupl
     return out
 
 
+def _slots_as_locals(init: list[str], body: list[str]) -> list[str]:
+    """Rewrite the factorisation with slot ``a[s]`` as a local ``a<s>``, set up just before its first use.
+
+    An array slot costs a load and a store at every update; as locals, LLVM keeps what fits in registers.
+    ``init`` (zero fill-in, ``-c J``, ``+1`` on the diagonal) keeps its per-slot order; no operation changes, so
+    results are bit-identical. (``a`` stays in the signature, unused.)
+    """
+    pattern = re.compile(r"\ba\[(\d+)\]")
+    first: dict[int, list[str]] = {}
+    for line in init:
+        first.setdefault(int(pattern.search(line).group(1)), []).append(pattern.sub(r"a\1", line))
+    out: list[str] = []
+    for line in body:
+        for sl in sorted({int(v) for v in pattern.findall(line)}):
+            out += first.pop(sl, [])
+        out.append(pattern.sub(r"a\1", line))
+    for lines in first.values():  # slots the elimination never reads (none for a connected pattern)
+        out += lines
+    return out
+
+
 def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
     """Straight-line sparse LU of ``I - c J`` (values in slot order) and its solve, for the fixed pattern."""
     lu = SparseLU(comp.sparsity)
     n = lu.n
     lookup = {(int(i), int(j)): e for e, (i, j) in enumerate(zip(lu.entry_rows, lu.entry_cols))}
-    fac = [jit, "def lu_factor(J, c, a, lval, uval, dinv):"]
+    fac = []
     fac += [f"    a[{sl}] = 0.0" for sl in sorted(set(range(lu.nslots)) - {int(v) for v in lu.entry_slots})]  # fill-in
     fac += [f"    a[{int(sl)}] = -c * J[{e}]" for e, sl in enumerate(lu.entry_slots)]
     fac += [f"    a[{int(lu.entry_slots[lookup[(i, i)]])}] += 1.0" for i in range(n)]
+    n_init = len(fac)
     sol_f, sol_b = [], []
     nl = nu = 0
     for k, (kk, rows, L, cols, Us, T) in enumerate(lu.steps):
@@ -709,6 +731,7 @@ def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
             terms.append(f" - uval[{nu}] * x{int(cidx)}")
             nu += 1
         sol_b.append(f"    x{k} = (x{k}{''.join(terms)}) * dinv[{k}]")
+    fac = [jit, "def lu_factor(J, c, a, lval, uval, dinv):"] + _slots_as_locals(fac[:n_init], fac[n_init:])
     fac += ["    return 0", ""]
     # each x_k read from b just before its first use and written to out as soon as it is final (x_k is final
     # after its back-substitution line): fewer values live at once, the same operations in the same order
