@@ -96,3 +96,25 @@ def test_uniforms_are_open_unit_interval_and_stream_specific():
 def test_with_size_rejects_zero_patients():
     with pytest.raises(ScenarioError, match="--patients"):
         parse_cohort({}).with_size(0)
+
+
+def test_first_detections_equal_sample_metastases():
+    """The cohort's vectorised metastasis draws give sample_metastases' counts and first days, bit for bit."""
+    from exoniche.engines.stochastic import first_detections, sample_metastases
+
+    rng = np.random.default_rng(3)
+    times = np.arange(0.0, 101.0)
+    n_pat, n_org = 40, 3
+    cum = [np.cumsum(rng.exponential(s, (n_pat, times.size)), axis=1) * (rng.random((n_pat, 1)) > 0.3)
+           for s in (0.05, 1.0, 20.0)]
+    alpha = rng.uniform(0.01, 0.1, n_pat)
+    caps = [rng.uniform(0.5, 5.0, n_pat), np.full(n_pat, 1e-10), rng.uniform(1e-3, 2.0, n_pat)]
+    count, first = first_detections(times, cum, alpha, caps, 1e-9, 1e-2, 100.0,
+                                    (np.random.default_rng([1, j]) for j in range(n_pat)))
+    for j in range(n_pat):
+        r = np.random.default_rng([1, j])
+        for m in range(n_org):
+            n, _, _, f = sample_metastases(times, cum[m][j], float(alpha[j]), float(caps[m][j]), 1e-9, 1e-2, 100.0, r)
+            assert count[j, m] == n
+            assert (np.isnan(f) and np.isnan(first[j, m])) or f == first[j, m]
+    assert np.isfinite(first).any() and np.isnan(first[count > 0]).any()

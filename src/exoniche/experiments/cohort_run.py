@@ -22,7 +22,7 @@ from exoniche import engines
 from exoniche.biology import ORGANS
 from exoniche.engines.base import parameter_rows
 from exoniche.engines.problem import ParameterEvent, Problem
-from exoniche.engines.stochastic import sample_metastases
+from exoniche.engines.stochastic import first_detections
 from exoniche.errors import ScenarioError
 from exoniche.experiments.cohort import STREAM_METASTASIS, Cohort, PatientBatch, sample_patients
 from exoniche.experiments.setup import Experiment
@@ -161,17 +161,11 @@ def simulate_patients(experiment: Experiment, cohort: Cohort, ids: np.ndarray, *
     alpha = np.broadcast_to(np.asarray(ev["tumour_alpha"], float), ids.size)
     caps = {o: np.broadcast_to(np.asarray(ev[f"met_cap_{o}"], float), ids.size) for o in ORGANS}
     # metastases: one generator per patient, seeded by (seed, stream, patient id)
-    shape = (ids.size, len(ORGANS))
-    det = np.zeros(shape, dtype=bool)
-    first = np.full(shape, np.nan)
-    count = np.zeros(shape, dtype=np.int64)
     cell_g, det_g = float(np.mean(pv["cell_mass_g"])), float(np.mean(pv["detectable_mass_g"]))
-    for j, pid in enumerate(ids):
-        rng = np.random.default_rng([cohort.seed, STREAM_METASTASIS, int(pid)])
-        for m, o in enumerate(ORGANS):
-            n, nd, _, f = sample_metastases(times, st[f"Col_{o}"][j], float(alpha[j]), float(caps[o][j]), cell_g,
-                                            det_g, t_end, rng)
-            count[j, m], det[j, m], first[j, m] = n, nd > 0, f
+    rngs = (np.random.default_rng([cohort.seed, STREAM_METASTASIS, int(pid)]) for pid in ids)
+    count, first = first_detections(times, [st[f"Col_{o}"] for o in ORGANS], alpha, [caps[o] for o in ORGANS],
+                                    cell_g, det_g, t_end, rngs)
+    det = ~np.isnan(first)
     return PatientChunk(batch, times, st, pv, count, det, first, t_end, _therapy_start(experiment, problem))
 
 

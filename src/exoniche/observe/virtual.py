@@ -53,7 +53,9 @@ def simulate_chunk(job: CohortJob, start: int, stop: int) -> tuple[pd.DataFrame,
     long = pd.DataFrame({
         "patient": np.repeat(ids, len(draws) * len(markers)),
         "time": np.tile(np.repeat(draws, len(markers)), ids.size),
-        "marker": pd.Categorical(np.tile(markers, len(draws) * ids.size), categories=markers),
+        # from codes: the same categorical without looking up len(draws) * patients strings
+        "marker": pd.Categorical.from_codes(np.tile(np.arange(len(markers), dtype=np.int8), len(draws) * ids.size),
+                                            categories=markers),
         "value": vals.transpose(2, 1, 0).ravel(),
     })
     out = chunk.outcomes()
