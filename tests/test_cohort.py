@@ -98,6 +98,21 @@ def test_with_size_rejects_zero_patients():
         parse_cohort({}).with_size(0)
 
 
+def test_patient_generators_equal_default_rng():
+    """The cheap per-patient generators give default_rng([seed, stream, id])'s state and draws, fallback included."""
+    from exoniche.experiments.cohort import patient_generators
+
+    for seed, stream, ids in [(2019, 1002, np.arange(0, 500)), (0, 0, np.array([0, 1, 2**32 - 1])),
+                              (2**32 - 1, 1001, np.arange(10**6 - 50, 10**6)), (7, 1001, np.array([3, 2**32, 2**40]))]:
+        got = 0
+        for pid, g in zip(ids, patient_generators(seed, stream, ids), strict=True):
+            ref = np.random.default_rng([seed, stream, int(pid)])
+            assert g.bit_generator.state == ref.bit_generator.state
+            assert np.array_equal(g.standard_normal(4), ref.standard_normal(4))
+            got += 1
+        assert got == ids.size
+
+
 def test_first_detections_equal_sample_metastases():
     """The cohort's vectorised metastasis draws give sample_metastases' counts and first days, bit for bit."""
     from exoniche.engines.stochastic import first_detections, sample_metastases

@@ -24,7 +24,7 @@ from exoniche.engines.base import parameter_rows
 from exoniche.engines.problem import ParameterEvent, Problem
 from exoniche.engines.stochastic import first_detections
 from exoniche.errors import ScenarioError
-from exoniche.experiments.cohort import STREAM_METASTASIS, Cohort, PatientBatch, sample_patients
+from exoniche.experiments.cohort import STREAM_METASTASIS, Cohort, PatientBatch, patient_generators, sample_patients
 from exoniche.experiments.setup import Experiment
 
 RECIST_PR_MASS = 0.7**3  # RECIST partial response: sum of diameters -30 % -> mass x 0.343
@@ -162,7 +162,7 @@ def simulate_patients(experiment: Experiment, cohort: Cohort, ids: np.ndarray, *
     caps = {o: np.broadcast_to(np.asarray(ev[f"met_cap_{o}"], float), ids.size) for o in ORGANS}
     # metastases: one generator per patient, seeded by (seed, stream, patient id)
     cell_g, det_g = float(np.mean(pv["cell_mass_g"])), float(np.mean(pv["detectable_mass_g"]))
-    rngs = (np.random.default_rng([cohort.seed, STREAM_METASTASIS, int(pid)]) for pid in ids)
+    rngs = patient_generators(cohort.seed, STREAM_METASTASIS, ids)  # = default_rng([seed, stream, id]), cheaper
     count, first = first_detections(times, [st[f"Col_{o}"] for o in ORGANS], alpha, [caps[o] for o in ORGANS],
                                     cell_g, det_g, t_end, rngs)
     det = ~np.isnan(first)

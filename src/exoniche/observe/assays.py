@@ -183,8 +183,8 @@ def true_levels(state: dict, pv: dict, mir21: np.ndarray, markers) -> dict[str, 
 def measure(true: dict[str, np.ndarray], schedule: Schedule, rngs: list) -> dict[str, np.ndarray]:
     """Measured values (times x patients) with within-person and analytical noise, LOD and counting noise.
 
-    ``rngs``: one ``numpy.random.Generator`` per patient (column), so a patient's noise does not depend on
-    which other patients share the batch.
+    ``rngs``: one ``numpy.random.Generator`` per patient (column), iterated once in order (each used up before
+    the next is taken), so a patient's noise does not depend on which other patients share the batch.
     """
     names = list(true)
     T, P = next(iter(true.values())).shape

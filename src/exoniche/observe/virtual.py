@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from exoniche.experiments.cohort import STREAM_OBSERVE, Cohort
+from exoniche.experiments.cohort import STREAM_OBSERVE, Cohort, patient_generators
 from exoniche.experiments.cohort_run import default_engine, simulate_patients
 from exoniche.experiments.setup import Experiment
 from exoniche.observe.assays import Schedule, measure, true_levels
@@ -46,7 +46,8 @@ def simulate_chunk(job: CohortJob, start: int, stop: int) -> tuple[pd.DataFrame,
     at = np.searchsorted(chunk.times, draws)
     state = {s: chunk.state[s][:, at].T for s in ("E_tum", "E_inj", "C", "PDL1_ifn")}
     true = true_levels(state, chunk.parameters, chunk.batch.mir21, job.schedule.markers)
-    rngs = [np.random.default_rng([job.cohort.seed, STREAM_OBSERVE, int(pid)]) for pid in ids]
+    # default_rng([seed, stream, id]) per patient, cheaper; measure() uses each before taking the next
+    rngs = patient_generators(job.cohort.seed, STREAM_OBSERVE, ids)
     meas = measure(true, job.schedule, rngs)
     markers = list(job.schedule.markers)
     vals = np.stack([meas[m] for m in markers])  # (markers, times, patients)
