@@ -76,25 +76,11 @@ rhs = prepare = initial = lu_factor = lu_solve = None  # placeholders for linter
 
 
 def _rms(x, iscale):
-    # four interleaved partial sums in a fixed order: without fastmath LLVM may not reorder one running sum,
-    # so a single accumulator is a serial chain of n dependent adds; four independent chains overlap and the
-    # order stays fixed (deterministic)
-    n = x.size
-    m = n - n % 4
-    s0 = s1 = s2 = s3 = 0.0
-    for i in range(0, m, 4):
-        v0 = x[i] * iscale[i]
-        v1 = x[i + 1] * iscale[i + 1]
-        v2 = x[i + 2] * iscale[i + 2]
-        v3 = x[i + 3] * iscale[i + 3]
-        s0 += v0 * v0
-        s1 += v1 * v1
-        s2 += v2 * v2
-        s3 += v3 * v3
-    for i in range(m, n):
+    s = 0.0
+    for i in range(x.size):
         v = x[i] * iscale[i]
-        s0 += v * v
-    return math.sqrt(((s0 + s1) + (s2 + s3)) / n)
+        s += v * v
+    return math.sqrt(s / x.size)
 
 
 def _change_d(D, order, factor, R, U, RU, new):
@@ -182,23 +168,11 @@ def _update_d(D, order, d):
 
 
 def _rms_scaled(x, ec, iscale):
-    # _rms of ec * x without writing ec * x out (the same operations, one pass)
-    n = x.size
-    m = n - n % 4
-    s0 = s1 = s2 = s3 = 0.0
-    for i in range(0, m, 4):
-        v0 = (ec * x[i]) * iscale[i]
-        v1 = (ec * x[i + 1]) * iscale[i + 1]
-        v2 = (ec * x[i + 2]) * iscale[i + 2]
-        v3 = (ec * x[i + 3]) * iscale[i + 3]
-        s0 += v0 * v0
-        s1 += v1 * v1
-        s2 += v2 * v2
-        s3 += v3 * v3
-    for i in range(m, n):
+    s = 0.0
+    for i in range(x.size):
         v = (ec * x[i]) * iscale[i]
-        s0 += v * v
-    return math.sqrt(((s0 + s1) + (s2 + s3)) / n)
+        s += v * v
+    return math.sqrt(s / x.size)
 
 
 def _dense_row(D, c0, c1, c2, c3, c4, orow):
