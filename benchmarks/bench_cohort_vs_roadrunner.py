@@ -95,7 +95,7 @@ def main() -> None:
     t_load = time.perf_counter() - t0
 
     n = args.patients
-    rr_out = np.zeros((n, len(species), 366))
+    rr_out = np.zeros((n, 366, len(species)))  # patient, day, species: the row order both tools write
     exo = np.zeros_like(rr_out)
     rr_out.fill(0.0)  # result arrays are touched before timing: page faults are not part of either tool's time
     exo.fill(0.0)
@@ -107,7 +107,7 @@ def main() -> None:
             for i in varied:
                 rr.setValue(order[i], float(batch.p[i, j]))
             rr.reset()  # re-evaluates initial assignments (N = tumour_initial_g) with the new values
-            rr_out[j] = np.asarray(rr.simulate(0.0, 365.0, 366))[:, 1:].T
+            rr_out[j] = np.asarray(rr.simulate(0.0, 365.0, 366))[:, 1:]
         passes_rr.append(time.perf_counter() - t0)
     t_rr = min(passes_rr)
 
@@ -118,7 +118,7 @@ def main() -> None:
         for a in range(0, n, args.batch):
             b = min(a + args.batch, n)
             _, y = engine.integrate(prob, batch.p[:, a:b], stats=stats, kern=k)
-            exo[a:b] = y.transpose(2, 0, 1)
+            exo[a:b] = y.transpose(2, 1, 0)
         passes_exo.append(time.perf_counter() - t0)
     t_exo = min(passes_exo)
 
@@ -128,17 +128,17 @@ def main() -> None:
                               output_times=np.arange(0.0, 366.0)).problem()
         ref_prob.rtol = REFERENCE_RTOL
         _, ref = engines.get("compiled").integrate(ref_prob, batch.p)
-        ref = ref.transpose(2, 0, 1)
-        ref_denom = np.maximum(np.abs(ref).max(axis=2, keepdims=True), 1e-9 * scales[None, :, None])
+        ref = ref.transpose(2, 1, 0)
+        ref_denom = np.maximum(np.abs(ref).max(axis=1, keepdims=True), 1e-9 * scales[None, None, :])
         err_rr = float((np.abs(rr_out - ref) / ref_denom).max())
         err_exo = float((np.abs(exo - ref) / ref_denom).max())
         ref_line = (f"error vs reference (exoniche compiled at rtol {REFERENCE_RTOL:g}): "
                     f"libroadrunner {err_rr:.2e}, exoniche {args.engine} {err_exo:.2e}")
 
-    denom = np.maximum(np.abs(exo).max(axis=2, keepdims=True), 1e-9 * scales[None, :, None])
+    denom = np.maximum(np.abs(exo).max(axis=1, keepdims=True), 1e-9 * scales[None, None, :])
     rel = np.abs(rr_out - exo) / denom
-    j, s, t = np.unravel_index(int(np.argmax(rel)), rel.shape)
-    per_species = rel.max(axis=(0, 2))
+    j, t, s = np.unravel_index(int(np.argmax(rel)), rel.shape)
+    per_species = rel.max(axis=(0, 1))
     worst = np.argsort(per_species)[::-1][:4]
     print(f"patients: {n} (batch {args.batch}), 365 days, daily output, rtol {args.rtol:g}, one core each, "
           f"best of {args.repeats} passes per tool; load average {os.getloadavg()[0]:.2f}")
@@ -150,7 +150,7 @@ def main() -> None:
           f"rhs {stats['rhs']}, jacobians {stats['jac']}, "
           f"LU {stats['lu']} (all batches); passes " + ", ".join(f"{1e3 * t / n:.2f}" for t in passes_exo)
           + " ms/patient")
-    print(f"worst: patient {j}, {species[s]}, day {t}: roadrunner {rr_out[j, s, t]:.6g}, exoniche {exo[j, s, t]:.6g}")
+    print(f"worst: patient {j}, {species[s]}, day {t}: roadrunner {rr_out[j, t, s]:.6g}, exoniche {exo[j, t, s]:.6g}")
     print("largest per species: " + ", ".join(f"{species[i]} {per_species[i]:.2e}" for i in worst))
     if ref_line:
         print(ref_line)

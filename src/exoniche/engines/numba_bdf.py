@@ -221,7 +221,6 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
     fp = np.empty(n)
     yp = np.empty(n)
     coef = np.zeros(MAX_ORDER + 1)
-    dy = np.empty(n)
     y_predict = np.empty(n)
     ynew = np.empty(n)
     d = np.empty(n)
@@ -305,8 +304,8 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
                     # leaves ynew and d updated, but they are then never read: a retry or a new step starts again
                     # from the prediction. A non-finite f reaches dy through the solve (each x_k carries its own
                     # b_k), so the norm check below stops the iteration exactly where a check of f would.
-                    lu_solve(lval, uval, dinv, c, f, psi, d, ynew, dy)
-                    dy_norm = _rms(dy, scale)
+                    # the solve also returns sum((dy * scale)^2): the Newton norm without a pass of its own
+                    dy_norm = math.sqrt(lu_solve(lval, uval, dinv, c, f, psi, d, ynew, scale) / n)
                     if not np.isfinite(dy_norm):
                         break
                     has_rate = dy_norm_old >= 0.0
@@ -396,39 +395,60 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
     return _OK, t
 
 
-def _check_output(o, oj, keep, scales):
-    """Copy o (T, n) into oj (keep, T) clipped at 0; _OK, or the code of the last species that fails."""
-    # species-major: o is read with a stride of n, oj written contiguously (measured fastest: a time-major loop,
-    # or 8 x 8 tiles, cost 4-5x more, ~150 us per patient instead of ~35)
+def _check_output(o, oj, keep, scales, full, low, big):
+    """Copy o (T, n) into oj (T, keep) clipped at 0; _OK, or the code of the last species that fails.
+
+    Time-major like the dense output, so every pass reads and writes contiguous rows; the per-species
+    running minimum and largest magnitude are arrays updated row by row (they vectorise over species).
+    With ``full`` (keep is every species in order) ``o`` *is* ``oj`` and the copy is the clip in place.
+    """
+    K = keep.size
+    for kk in range(K):
+        low[kk] = np.inf
+        big[kk] = 0.0
+    for t in range(o.shape[0]):
+        orow = o[t]
+        jrow = oj[t]
+        if full:
+            for kk in range(K):
+                v = orow[kk]
+                low[kk] = min(low[kk], v)
+                big[kk] = max(big[kk], abs(v))
+                jrow[kk] = max(v, 0.0)
+        else:
+            for kk in range(K):
+                v = orow[keep[kk]]
+                low[kk] = min(low[kk], v)
+                big[kk] = max(big[kk], abs(v))
+                jrow[kk] = max(v, 0.0)
     code = _OK
-    for kk in range(keep.size):
-        i = keep[kk]
-        low = np.inf
-        big = 0.0
-        for t in range(o.shape[0]):
-            v = o[t, i]
-            if not np.isfinite(v):
-                big = np.inf
-            low = min(low, v)
-            big = max(big, abs(v))
-            oj[kk, t] = max(v, 0.0)
-        if not np.isfinite(big):
+    for kk in range(K):
+        # a NaN is caught by the magnitude: abs(nan) passes max() unchanged only when it comes first, so test
+        # the minimum too (min/max propagate a NaN in either argument position under numpy's error model)
+        if not (np.isfinite(big[kk]) and np.isfinite(low[kk])):
             code = _NONFINITE
-        elif low < -1e-9 * scales[i] - 1e-6 * big:
-            code = _NEGATIVE_BASE + i
+        elif low[kk] < -1e-9 * scales[keep[kk]] - 1e-6 * big[kk]:
+            code = _NEGATIVE_BASE + keep[kk]
     return code
 
 
 def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, sev_idx, sev_fac, sev_amt,
                    out_ptr, out_idx, t_out, rtol, atol, n_hoisted, keep, scales, out, status, stats, st):
-    """All patients one after another; out is (P, len(keep), T), checked and clipped at 0 per patient."""
+    """All patients one after another; out is (P, T, len(keep)), checked and clipped at 0 per patient."""
     P = p_all.shape[1]
     n = atol.size
     T = t_out.size
     h = np.empty(n_hoisted)
     y = np.empty(n)
+    full = keep.size == n
+    for kk in range(keep.size):
+        full = full and keep[kk] == kk
     o = np.empty((T, n))
+    low = np.empty(keep.size)
+    big = np.empty(keep.size)
     for j in range(P):
+        if full:  # the dense output goes straight into the patient's block (checked and clipped in place)
+            o = out[j]
         p = p_all[:, j].copy()
         initial(p, y)
         for s in range(seg_t0.size):
@@ -451,7 +471,7 @@ def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, se
         if status[j] != _OK:
             continue
         # finite, non-negative up to round-off (then clipped at 0), as batched.integrate checks
-        status[j] = _check_output(o, out[j], keep, scales)
+        status[j] = _check_output(o, out[j], keep, scales, full, low, big)
     return 0
 
 
@@ -711,8 +731,9 @@ def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
     # after its back-substitution line): fewer values live at once, the same operations in the same order
     # b = c f - psi - d (the Newton residual) is formed here, element by element, as it is read; the Newton
     # update ynew += x, d += x is applied as each x_k is written (d_k is read before it is updated)
-    sol = [jit, "def lu_solve(lval, uval, dinv, c, f, psi, d, ynew, out):"]
+    sol = [jit, "def lu_solve(lval, uval, dinv, c, f, psi, d, ynew, scale):", "    s0 = s1 = s2 = s3 = 0.0"]
     loaded: set[int] = set()
+    nsq = 0
     for line in sol_f + sol_b[::-1]:
         for k in sorted({int(v) for v in re.findall(r"\bx(\d+)\b", line)}):
             if k not in loaded:
@@ -723,8 +744,11 @@ def _generate_lu(comp: MechanismFunctions, jit: str) -> list[str]:
         if line.lstrip().startswith("x") and " = (" in line:
             k = int(line.split("=")[0].strip()[1:])
             i = int(lu.perm[k])
-            sol += [f"    out[{i}] = x{k}", f"    ynew[{i}] += x{k}", f"    d[{i}] += x{k}"]
-    sol += ["    return 0", ""]
+            # the squared scaled update goes to one of four partial sums in turn (no single add chain)
+            sol += [f"    ynew[{i}] += x{k}", f"    d[{i}] += x{k}", f"    v = x{k} * scale[{i}]",
+                    f"    s{nsq % 4} += v * v"]
+            nsq += 1
+    sol += ["    return (s0 + s1) + (s2 + s3)", ""]
     return fac + sol
 
 
@@ -785,7 +809,7 @@ def _warm(k: NumbaKernel) -> None:
     """Trigger (or load from cache) the compilation with the argument types every call uses."""
     n = len(k.functions.species)
     z = np.zeros(0, dtype=np.int64)
-    out = np.zeros((0, n, 1))
+    out = np.zeros((0, 1, n))
     k.module._integrate_all(np.zeros((len(k.functions.parameters), 0)), np.zeros(1), np.ones(1),
                             np.zeros(2, np.int64), z, np.zeros(0), np.zeros(2, np.int64), z, np.zeros(0),
                             np.zeros(0), np.zeros(2, np.int64), z, np.zeros(1), 1e-6, np.ones(n), k.n_hoisted,
@@ -846,7 +870,8 @@ class NumbaEngine(PatientEngine):
         stats = stats if stats is not None else {}
         t_out = plan.times
         P = p.shape[1]
-        out = np.empty((P, len(keep), t_out.size))  # patient-major: each patient's block is written once
+        # patient-major and time-major, as the solver writes it: each patient's block is written once, row by row
+        out = np.empty((P, t_out.size, len(keep)))
         status = np.zeros(P, dtype=np.int64)
         counts = np.zeros(5, dtype=np.int64)
         atol = problem.rtol * 1e-3 * comp.scales
@@ -862,7 +887,7 @@ class NumbaEngine(PatientEngine):
                                  f"{comp.species[code - _NEGATIVE_BASE]} (patient column {j} of {P})")
             why = "step size too small" if code == _TOO_SMALL else "non-finite values"
             raise ModelError(f"compiled integration failed for patient column {j} of {P}: {why}")
-        return t_out, out.transpose(1, 2, 0)
+        return t_out, out.transpose(2, 1, 0)
 
 
 ENGINE = NumbaEngine()
