@@ -211,6 +211,26 @@ def test_sparse_lu_solves_like_dense_solve():
     np.testing.assert_allclose(x, ref, rtol=1e-10, atol=1e-12)
 
 
+def test_compiled_engine_writes_into_the_callers_array_and_rejects_a_wrong_one():
+    pytest.importorskip("numba", reason="the compiled engine needs numba (pip install numba)")
+    from exoniche.engines import numba_bdf
+
+    prob = _human(30.0)
+    k = numba_bdf.kernel(prob.mechanism, prob.params)
+    pm = parameter_matrix(k.functions, [prob.params.with_values(dict(c)) for c in CHANGES])
+    species = ["N", "C", "E_tum", "S100_lung"]
+    t, y = numba_bdf.integrate(prob, pm, species=species, kern=k)
+    store = np.full((pm.shape[1] + 2, t.size, len(species)), -1.0)  # a cohort's storage, two rows to spare
+    t2, y2 = numba_bdf.integrate(prob, pm, species=species, kern=k, out=store[1:-1])
+    assert np.array_equal(y2, y) and np.array_equal(store[1:-1].transpose(2, 1, 0), y)
+    assert np.shares_memory(y2, store) and np.all(store[0] == -1.0) and np.all(store[-1] == -1.0)
+    for bad in (np.zeros((pm.shape[1], t.size, len(species) + 1)),  # wrong shape
+                np.zeros((pm.shape[1], t.size, len(species)), dtype=np.float32),  # wrong type
+                np.zeros((pm.shape[1], len(species), t.size)).transpose(0, 2, 1)):  # not C-contiguous
+        with pytest.raises(ModelError, match=r"^out: expected a writeable C-contiguous float64 array"):
+            numba_bdf.integrate(prob, pm, species=species, kern=k, out=bad)
+
+
 def test_cohort_patient_that_once_collapsed_the_step_size_integrates_and_agrees():
     # Patient 6580 of the 10^6 benchmark's cohort: a one-iteration Newton shortcut (since removed) accepted
     # unconverged iterates here, the order-5 error estimate turned to noise and the step size collapsed.

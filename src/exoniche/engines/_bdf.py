@@ -25,6 +25,11 @@ ALPHA = (1 - KAPPA) * GAMMA
 ERROR_CONST = KAPPA * GAMMA + 1 / np.arange(1, MAX_ORDER + 2)
 
 
+# CVODE's decay of its running Newton contraction-rate estimate (``crate = max(CRDOWN * crate, rate)``);
+# the compiled engine uses it to accept a first Newton iterate (see ``numba_bdf``)
+CRDOWN = 0.3
+
+
 def newton_tol(rtol: float) -> float:
     """Newton iterations stop at this fraction of the error-test scale: 0.03, floored at 10 eps / rtol.
 
