@@ -231,6 +231,34 @@ def test_compiled_engine_writes_into_the_callers_array_and_rejects_a_wrong_one()
             numba_bdf.integrate(prob, pm, species=species, kern=k, out=bad)
 
 
+def test_compiled_output_check_catches_nan_infinity_and_negative_values_anywhere():
+    # the jitted check of each patient's output block (time-major): a NaN or infinity in any row, first or
+    # not, is non-finite; a clearly negative amount names its species; clipping at 0 otherwise
+    pytest.importorskip("numba", reason="the compiled engine needs numba (pip install numba)")
+    from exoniche.engines import numba_bdf
+
+    prob = _human(2.0)
+    k = numba_bdf.kernel(prob.mechanism, prob.params)
+    n = len(k.functions.species)
+    scales = k.functions.scales.astype(float)
+    check = k.module._check_output
+    ws = [np.empty(n) for _ in range(3)]
+    for full, keep in ((True, np.arange(n)), (False, np.array([3, 1, 7]))):
+        for row, bad in ((0, np.nan), (4, np.nan), (9, np.inf), (5, -np.inf)):
+            o = np.abs(np.random.default_rng(row).normal(size=(10, n)))
+            o[row, keep[-1]] = bad
+            oj = o if full else np.empty((10, keep.size))
+            assert check(o, oj, keep, scales, full, *ws) == numba_bdf._NONFINITE
+        o = np.abs(np.random.default_rng(0).normal(size=(10, n)))
+        o[6, keep[1]] = -1e-3 * o[:, keep[1]].max()  # far beyond round-off
+        oj = o if full else np.empty((10, keep.size))
+        assert check(o, oj, keep, scales, full, *ws) == numba_bdf._NEGATIVE_BASE + keep[1]
+        o[6, keep[1]] = -1e-12 * scales[keep[1]]  # round-off: passes, clipped at 0
+        oj = o if full else np.empty((10, keep.size))
+        assert check(o, oj, keep, scales, full, *ws) == numba_bdf._OK
+        assert oj[6, 1 if not full else keep[1]] == 0.0 and np.all(oj >= 0.0)
+
+
 def test_cohort_patient_that_once_collapsed_the_step_size_integrates_and_agrees():
     # Patient 6580 of the 10^6 benchmark's cohort: a one-iteration Newton shortcut (since removed) accepted
     # unconverged iterates here, the order-5 error estimate turned to noise and the step size collapsed.

@@ -406,17 +406,20 @@ def _segment(y, h, t0, t_bound, rtol, atol, t_want, out_rows, out, stats, st):  
     return _OK, t
 
 
-def _check_output(o, oj, keep, scales, full, low, big):
+def _check_output(o, oj, keep, scales, full, low, big, fin):
     """Copy o (T, n) into oj (T, keep) clipped at 0; _OK, or the code of the last species that fails.
 
     Time-major like the dense output, so every pass reads and writes contiguous rows; the per-species
-    running minimum and largest magnitude are arrays updated row by row (they vectorise over species).
-    With ``full`` (keep is every species in order) ``o`` *is* ``oj`` and the copy is the clip in place.
+    running minimum, largest magnitude and finiteness are arrays updated row by row (they vectorise over
+    species). ``fin`` sums ``v - v``: 0 while every value is finite, NaN from the first NaN or infinity on
+    (min/max cannot carry that: ``min(1.0, nan)`` is 1.0). With ``full`` (keep is every species in order)
+    ``o`` *is* ``oj`` and the copy is the clip in place.
     """
     K = keep.size
     for kk in range(K):
         low[kk] = np.inf
         big[kk] = 0.0
+        fin[kk] = 0.0
     for t in range(o.shape[0]):
         orow = o[t]
         jrow = oj[t]
@@ -425,18 +428,18 @@ def _check_output(o, oj, keep, scales, full, low, big):
                 v = orow[kk]
                 low[kk] = min(low[kk], v)
                 big[kk] = max(big[kk], abs(v))
+                fin[kk] += v - v
                 jrow[kk] = max(v, 0.0)
         else:
             for kk in range(K):
                 v = orow[keep[kk]]
                 low[kk] = min(low[kk], v)
                 big[kk] = max(big[kk], abs(v))
+                fin[kk] += v - v
                 jrow[kk] = max(v, 0.0)
     code = _OK
     for kk in range(K):
-        # a NaN is caught by the magnitude: abs(nan) passes max() unchanged only when it comes first, so test
-        # the minimum too (min/max propagate a NaN in either argument position under numpy's error model)
-        if not (np.isfinite(big[kk]) and np.isfinite(low[kk])):
+        if fin[kk] != 0.0:
             code = _NONFINITE
         elif low[kk] < -1e-9 * scales[keep[kk]] - 1e-6 * big[kk]:
             code = _NEGATIVE_BASE + keep[kk]
@@ -457,6 +460,7 @@ def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, se
     o = np.empty((T, n))
     low = np.empty(keep.size)
     big = np.empty(keep.size)
+    fin = np.empty(keep.size)
     for j in range(P):
         if full:  # the dense output goes straight into the patient's block (checked and clipped in place)
             o = out[j]
@@ -482,7 +486,7 @@ def _integrate_all(p_all, seg_t0, seg_t1, pev_ptr, pev_idx, pev_val, sev_ptr, se
         if status[j] != _OK:
             continue
         # finite, non-negative up to round-off (then clipped at 0), as batched.integrate checks
-        status[j] = _check_output(o, out[j], keep, scales, full, low, big)
+        status[j] = _check_output(o, out[j], keep, scales, full, low, big, fin)
     return 0
 
 
