@@ -8,6 +8,9 @@ Used to accept or reject a solver change on 20,000 patients (a change must not m
 tolerance the benchmark asks of libRoadRunner agreement, 1e-4).
 
     .venv/bin/python benchmarks/bench_cohort_accuracy.py [--patients 20000] [--chunk 500] [--cohort mix]
+
+The two cohorts are imported from the benchmark scripts beside this one (Python puts the script's folder
+on the import path, so it runs from any working directory).
 """
 
 from __future__ import annotations
@@ -16,23 +19,16 @@ import argparse
 import time
 
 import numpy as np
+
+# the cohorts of the two speed benchmarks beside this script, imported so that this check follows them:
+# MIX has three presets, wide tumour masses and colonisation varying
+from bench_cohort_1e6 import COHORT as MIX
+from bench_cohort_vs_roadrunner import COHORT
 from rich.progress import Progress
 
 from exoniche import engines
 from exoniche.experiments.cohort import parse_cohort, sample_patients
 from exoniche.experiments.setup import Experiment
-
-COHORT = {"seed": 2019, "parameters": {
-    "tumour_initial_g": {"cv": 1.0},
-    "cargo_tum_pdl1": {"cv": 0.5},
-    "extraction_target_liver": {"distribution": "uniform", "low": 0.02, "high": 0.05},
-    "ctc_loss_per_day": {"distribution": "uniform", "low": 7.0, "high": 16.6},
-}}
-# the 10^6 benchmark's kind of cohort: three presets, wide tumour masses, colonisation varying
-MIX = {"seed": 2019, "tumours": {"4175-LuT": 0.5, "B16-F10": 0.3, "BxPC-3-LiT": 0.2},
-       "parameters": {"tumour_initial_g": {"cv": 2.0}, "cargo_tum_pdl1": {"cv": 0.5},
-                      "colonisation_potential": {"cv": 1.0},
-                      "extraction_target_liver": {"distribution": "uniform", "low": 0.02, "high": 0.05}}}
 
 
 def main() -> None:

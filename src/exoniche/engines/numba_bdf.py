@@ -423,7 +423,7 @@ def _check_output(o, oj, keep, scales, full, low, big, fin):
     for t in range(o.shape[0]):
         orow = o[t]
         jrow = oj[t]
-        if full:
+        if full:  # its own loop: without the gather through keep it vectorises
             for kk in range(K):
                 v = orow[kk]
                 low[kk] = min(low[kk], v)
